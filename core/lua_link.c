@@ -1,0 +1,9 @@
+/* Placeholder: the link area's bindings are being written; registers nothing yet. */
+#include "lua_util.h"
+
+void lnsl_open_link(lua_State *L, int module, int methods)
+{
+	(void)L;
+	(void)module;
+	(void)methods;
+}

@@ -1,0 +1,288 @@
+/*
+ * netns.create/open/delete/list and the netns.Namespace handle.
+ *
+ * A handle is a full userdata holding an nsl_ns, made closed first and filled
+ * in only when the open succeeded (liolib's pattern), so a failing open leaks
+ * nothing. close() is idempotent and serves as __gc and __close; any use after
+ * close raises "namespace is closed". Deleting a namespace is always explicit.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_util.h"
+
+static struct nsl_ns *newns(lua_State *L)
+{
+	struct nsl_ns *ns = lua_newuserdatauv(L, sizeof *ns, 0);
+
+	memset(ns, 0, sizeof *ns);
+	ns->fd = -1;
+	luaL_setmetatable(L, LNSL_NAMESPACE);
+	return ns;
+}
+
+void lnsl_pushns(lua_State *L, const struct nsl_ns *src)
+{
+	*newns(L) = *src;
+}
+
+struct nsl_ns *lnsl_checkns(lua_State *L, int idx)
+{
+	struct nsl_ns *ns = luaL_checkudata(L, idx, LNSL_NAMESPACE);
+
+	if (ns->fd < 0)
+		luaL_argerror(L, idx, "namespace is closed");
+	return ns;
+}
+
+/** netns.create(name) -> Namespace: a new named namespace, as `ip netns add`. */
+static int l_create(lua_State *L)
+{
+	const char *name = lnsl_checknsname(L, 1);
+	struct nsl_ns *ns = newns(L);
+	int err;
+
+	if ((err = nsl_ns_create(name)) < 0)
+		return lnsl_fail(L, err, "create namespace \"%s\"", name);
+	if ((err = nsl_ns_open_name(ns, name)) < 0) {
+		nsl_ns_delete(name);
+		return lnsl_fail(L, err, "open namespace \"%s\"", name);
+	}
+	return 1;
+}
+
+/** netns.open(name) -> Namespace: an existing named namespace (ours or `ip netns add`'s). */
+static int l_open(lua_State *L)
+{
+	const char *name = lnsl_checknsname(L, 1);
+	struct nsl_ns *ns = newns(L);
+	int err;
+
+	if ((err = nsl_ns_open_name(ns, name)) < 0)
+		return lnsl_fail(L, err, "open namespace \"%s\"", name);
+	return 1;
+}
+
+/** netns.open_path(path) -> Namespace: e.g. "/proc/1234/ns/net" or a bind mount. */
+static int l_open_path(lua_State *L)
+{
+	const char *path = lnsl_checkstring(L, 1, NULL);
+	struct nsl_ns *ns = newns(L);
+	int err;
+
+	if ((err = nsl_ns_open_path(ns, path)) < 0)
+		return lnsl_fail(L, err, "open namespace %s", path);
+	return 1;
+}
+
+/** netns.open_pid(pid) -> Namespace: the network namespace of a process. */
+static int l_open_pid(lua_State *L)
+{
+	lua_Integer pid = luaL_checkinteger(L, 1);
+	struct nsl_ns *ns;
+	int err;
+
+	luaL_argcheck(L, pid > 0 && pid <= 0x7fffffff, 1, "pid out of range");
+	ns = newns(L);
+	if ((err = nsl_ns_open_pid(ns, (pid_t)pid)) < 0)
+		return lnsl_fail(L, err, "open namespace of pid %I", (LUAI_UACINT)pid);
+	return 1;
+}
+
+/** netns.delete(name): as `ip netns delete`; processes inside keep it alive. */
+static int l_delete(lua_State *L)
+{
+	const char *name = lnsl_checknsname(L, 1);
+	int err;
+
+	if ((err = nsl_ns_delete(name)) < 0)
+		return lnsl_fail(L, err, "delete namespace \"%s\"", name);
+	return 0;
+}
+
+/** netns.exists(name) -> boolean */
+static int l_exists(lua_State *L)
+{
+	const char *name = lnsl_checknsname(L, 1);
+	int r = nsl_ns_exists(name);
+
+	if (r < 0)
+		return lnsl_fail(L, r, "look up namespace \"%s\"", name);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
+static int collect_name(const char *name, void *arg)
+{
+	lua_State *L = arg;
+
+	lua_pushstring(L, name);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/** netns.list() -> { "name", ... }: the named namespaces, sorted. */
+static int l_list(lua_State *L)
+{
+	int err, n;
+	const char **names;
+
+	lua_newtable(L);
+	if ((err = nsl_ns_list(collect_name, L)) < 0)
+		return lnsl_fail(L, err, "list namespaces in %s", NSL_NETNS_DIR);
+	n = (int)lua_rawlen(L, -1);
+	names = lua_newuserdatauv(L, sizeof *names * (size_t)(n ? n : 1), 0);
+	for (int i = 0; i < n; i++) {
+		lua_rawgeti(L, -2, i + 1);
+		names[i] = lua_tostring(L, -1);
+		lua_pop(L, 1);	/* still referenced by the table */
+	}
+	qsort(names, (size_t)n, sizeof *names, cmp_str);
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_pushstring(L, names[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+/** ns:close(): releases the handle's fds and socket; the namespace stays. */
+static int m_close(lua_State *L)
+{
+	struct nsl_ns *ns = luaL_checkudata(L, 1, LNSL_NAMESPACE);
+
+	nsl_ns_close(ns);
+	return 0;
+}
+
+/** ns:delete(): deletes the named namespace and closes the handle. */
+static int m_delete(lua_State *L)
+{
+	struct nsl_ns *ns = lnsl_checkns(L, 1);
+	char name[sizeof ns->name];
+	int err;
+
+	if (ns->name[0] == '\0')
+		return luaL_error(L, "namespace %s has no name to delete", ns->label);
+	memcpy(name, ns->name, sizeof name);
+	nsl_ns_close(ns);
+	if ((err = nsl_ns_delete(name)) < 0)
+		return lnsl_fail(L, err, "delete namespace \"%s\"", name);
+	return 0;
+}
+
+/** ns:id() -> integer: the namespace's inode; equal ids mean the same namespace. */
+static int m_id(lua_State *L)
+{
+	struct nsl_ns *ns = lnsl_checkns(L, 1);
+	unsigned long long ino;
+	int err;
+
+	if ((err = nsl_ns_inode(ns, &ino)) < 0)
+		return lnsl_fail(L, err, "stat namespace %s", ns->label);
+	lua_pushinteger(L, (lua_Integer)ino);
+	return 1;
+}
+
+static int m_tostring(lua_State *L)
+{
+	struct nsl_ns *ns = luaL_checkudata(L, 1, LNSL_NAMESPACE);
+
+	if (ns->fd < 0)
+		lua_pushstring(L, LNSL_NAMESPACE " (closed)");
+	else
+		lua_pushfstring(L, LNSL_NAMESPACE " (\"%s\")", ns->label);
+	return 1;
+}
+
+/* Fields read like ns.name; everything else is a method. */
+static int m_index(lua_State *L)
+{
+	struct nsl_ns *ns = luaL_checkudata(L, 1, LNSL_NAMESPACE);
+	const char *k = lua_tostring(L, 2);
+
+	if (k && strcmp(k, "name") == 0) {
+		if (ns->name[0])
+			lua_pushstring(L, ns->name);
+		else
+			lua_pushnil(L);
+		return 1;
+	}
+	if (k && strcmp(k, "closed") == 0) {
+		lua_pushboolean(L, ns->fd < 0);
+		return 1;
+	}
+	lua_pushvalue(L, 2);
+	lua_gettable(L, lua_upvalueindex(1));
+	return 1;
+}
+
+static int m_eq(lua_State *L)
+{
+	struct nsl_ns *a = luaL_testudata(L, 1, LNSL_NAMESPACE);
+	struct nsl_ns *b = luaL_testudata(L, 2, LNSL_NAMESPACE);
+	unsigned long long ia, ib;
+
+	lua_pushboolean(L, a && b && a->fd >= 0 && b->fd >= 0 &&
+			   nsl_ns_inode(a, &ia) == 0 && nsl_ns_inode(b, &ib) == 0 && ia == ib);
+	return 1;
+}
+
+static int e_tostring(lua_State *L)
+{
+	lua_getfield(L, 1, "message");
+	return 1;
+}
+
+static const luaL_Reg funcs[] = {
+	{ "create", l_create },
+	{ "open", l_open },
+	{ "open_path", l_open_path },
+	{ "open_pid", l_open_pid },
+	{ "delete", l_delete },
+	{ "exists", l_exists },
+	{ "list", l_list },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg methods[] = {
+	{ "close", m_close },
+	{ "delete", m_delete },
+	{ "id", m_id },
+	{ NULL, NULL }
+};
+
+void lnsl_open_namespace(lua_State *L, int module, int methodtab)
+{
+	lua_pushvalue(L, module);
+	luaL_setfuncs(L, funcs, 0);
+	lua_pop(L, 1);
+	lua_pushvalue(L, methodtab);
+	luaL_setfuncs(L, methods, 0);
+	lua_pop(L, 1);
+
+	luaL_getmetatable(L, LNSL_NAMESPACE);
+	lua_pushcfunction(L, m_close);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, m_close);
+	lua_setfield(L, -2, "__close");
+	lua_pushcfunction(L, m_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushcfunction(L, m_eq);
+	lua_setfield(L, -2, "__eq");
+	lua_pushvalue(L, methodtab);
+	lua_pushcclosure(L, m_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	luaL_newmetatable(L, LNSL_ERROR);
+	lua_pushcfunction(L, e_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+}

@@ -1,0 +1,49 @@
+/*
+ * luaopen_netns: the `netns` module. Each area (namespace, link, addr, route,
+ * neigh, sysctl, exec, ping) lives in its own core/lua_<area>.c over its own
+ * engine file core/<area>.c and registers module functions and Namespace
+ * methods here. netns.Namespace is the methods table, so Lua code can extend
+ * handles with methods of its own. The module sets no globals.
+ */
+#include "lua_util.h"
+#include "netlink.h"
+
+#define NSLAB_VERSION "0.1.0"
+
+/** netns.stats() -> { netlink_sockets = n }: resources held, for tests and benchmarks. */
+static int l_stats(lua_State *L)
+{
+	lua_createtable(L, 0, 1);
+	lnsl_setinteger(L, "netlink_sockets", nsl_nl_open_count());
+	return 1;
+}
+
+int luaopen_netns(lua_State *L);
+int luaopen_netns(lua_State *L)
+{
+	int module, methods;
+
+	lua_newtable(L);
+	module = lua_gettop(L);
+	lua_newtable(L);
+	methods = lua_gettop(L);
+	luaL_newmetatable(L, LNSL_NAMESPACE);
+	lua_pop(L, 1);
+
+	lnsl_open_namespace(L, module, methods);
+	lnsl_open_link(L, module, methods);
+	lnsl_open_addr(L, module, methods);
+	lnsl_open_route(L, module, methods);
+	lnsl_open_neigh(L, module, methods);
+	lnsl_open_sysctl(L, module, methods);
+	lnsl_open_exec(L, module, methods);
+	lnsl_open_ping(L, module, methods);
+
+	/* The methods table, so the Lua layer can add methods (LuaSocket style). */
+	lua_setfield(L, module, "Namespace");
+	lua_pushcfunction(L, l_stats);
+	lua_setfield(L, module, "stats");
+	lua_pushliteral(L, "netns " NSLAB_VERSION);
+	lua_setfield(L, module, "_VERSION");
+	return 1;
+}

@@ -1,0 +1,269 @@
+/* Argument checking, option tables and the netns.Error object for the bindings. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "errors.h"
+#include "lua_util.h"
+
+int lnsl_fail(lua_State *L, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err < 0)
+		err = -err;
+	lua_createtable(L, 0, 4);
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_setfield(L, -2, "op");
+	luaL_where(L, 1);
+	lua_getfield(L, -2, "op");
+	lua_pushfstring(L, ": %s (%s)", strerror(err), nsl_errname(err));
+	lua_concat(L, 3);
+	lua_setfield(L, -2, "message");
+	lua_pushstring(L, nsl_errname(err));
+	lua_setfield(L, -2, "code");
+	lua_pushinteger(L, err);
+	lua_setfield(L, -2, "errno");
+	luaL_setmetatable(L, LNSL_ERROR);
+	return lua_error(L);
+}
+
+const char *lnsl_checkstring(lua_State *L, int arg, size_t *len)
+{
+	if (lua_type(L, arg) != LUA_TSTRING)
+		luaL_typeerror(L, arg, "string");
+	return lua_tolstring(L, arg, len);
+}
+
+typedef int (*checker)(const char *, size_t, const char **);
+
+static const char *check_name(lua_State *L, int arg, checker check, const char *what)
+{
+	size_t len;
+	const char *s = lnsl_checkstring(L, arg, &len), *why;
+
+	if (check(s, len, &why) < 0)
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s '%s' %s", what, s, why));
+	return s;
+}
+
+const char *lnsl_checkifname(lua_State *L, int arg)
+{
+	return check_name(L, arg, nsl_check_ifname, "interface name");
+}
+
+const char *lnsl_checknsname(lua_State *L, int arg)
+{
+	return check_name(L, arg, nsl_check_nsname, "namespace name");
+}
+
+void lnsl_checkip(lua_State *L, int arg, int want_prefix, struct nsl_ip *ip)
+{
+	const char *s = lnsl_checkstring(L, arg, NULL), *why;
+
+	if (nsl_parse_ip(s, want_prefix, ip, &why) < 0)
+		luaL_argerror(L, arg, lua_pushfstring(L, "'%s': %s", s, why));
+}
+
+void lnsl_checkopts(lua_State *L, int arg, const char *const keys[])
+{
+	luaL_checktype(L, arg, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, arg)) {
+		int known = 0;
+		lua_pop(L, 1);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			const char *k = lua_tostring(L, -1);
+			for (int i = 0; keys[i]; i++)
+				if (strcmp(k, keys[i]) == 0)
+					known = 1;
+		}
+		if (!known) {
+			const char *key = luaL_tolstring(L, -1, NULL);
+			luaL_Buffer b;
+			luaL_buffinit(L, &b);
+			for (int i = 0; keys[i]; i++) {
+				if (i)
+					luaL_addstring(&b, ", ");
+				luaL_addstring(&b, keys[i]);
+			}
+			luaL_pushresult(&b);
+			luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (expected one of: %s)",
+							      key, lua_tostring(L, -1)));
+		}
+	}
+}
+
+int lnsl_fielderror(lua_State *L, int arg, const char *field, const char *reason)
+{
+	return luaL_argerror(L, arg, lua_pushfstring(L, "field '%s': %s", field, reason));
+}
+
+/* Pushes t[field] and returns its type; the caller pops it. */
+static int getfield(lua_State *L, int arg, const char *field)
+{
+	return lua_getfield(L, arg, field);
+}
+
+static void typeerror(lua_State *L, int arg, const char *field, const char *expected)
+{
+	lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%s expected, got %s",
+						       expected, luaL_typename(L, -1)));
+}
+
+int lnsl_optstring(lua_State *L, int arg, const char *field, const char **out)
+{
+	int t = getfield(L, arg, field);
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TSTRING)
+		typeerror(L, arg, field, "string");
+	/* The string stays alive: it is referenced from the options table. */
+	*out = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+int lnsl_optifname(lua_State *L, int arg, const char *field, const char **out)
+{
+	const char *why;
+
+	if (!lnsl_optstring(L, arg, field, out))
+		return 0;
+	if (nsl_check_ifname(*out, strlen(*out), &why) < 0)
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "interface name '%s' %s", *out, why));
+	return 1;
+}
+
+int lnsl_optip(lua_State *L, int arg, const char *field, int want_prefix, struct nsl_ip *out)
+{
+	const char *s, *why;
+
+	if (!lnsl_optstring(L, arg, field, &s))
+		return 0;
+	if (nsl_parse_ip(s, want_prefix, out, &why) < 0)
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': %s", s, why));
+	return 1;
+}
+
+int lnsl_optmac(lua_State *L, int arg, const char *field, unsigned char mac[6])
+{
+	const char *s, *why;
+
+	if (!lnsl_optstring(L, arg, field, &s))
+		return 0;
+	if (nsl_parse_mac(s, mac, &why) < 0)
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': %s", s, why));
+	return 1;
+}
+
+int lnsl_optinteger(lua_State *L, int arg, const char *field,
+		    lua_Integer min, lua_Integer max, lua_Integer *out)
+{
+	int t = getfield(L, arg, field);
+	lua_Integer v;
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (!lua_isinteger(L, -1)) {
+		if (t == LUA_TNUMBER)
+			lnsl_fielderror(L, arg, field, "number has no integer representation");
+		typeerror(L, arg, field, "integer");
+	}
+	v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	if (v < min || v > max)
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%I out of range (%I to %I)",
+							       (LUAI_UACINT)v, (LUAI_UACINT)min,
+							       (LUAI_UACINT)max));
+	*out = v;
+	return 1;
+}
+
+int lnsl_optnumber(lua_State *L, int arg, const char *field,
+		   lua_Number min, lua_Number max, lua_Number *out)
+{
+	int t = getfield(L, arg, field);
+	lua_Number v;
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TNUMBER)
+		typeerror(L, arg, field, "number");
+	v = lua_tonumber(L, -1);
+	lua_pop(L, 1);
+	if (!(v >= min && v <= max))
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%f out of range (%f to %f)",
+							       (LUAI_UACNUMBER)v, (LUAI_UACNUMBER)min,
+							       (LUAI_UACNUMBER)max));
+	*out = v;
+	return 1;
+}
+
+int lnsl_optboolean(lua_State *L, int arg, const char *field, int *out)
+{
+	int t = getfield(L, arg, field);
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	if (t != LUA_TBOOLEAN)
+		typeerror(L, arg, field, "boolean");
+	*out = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+int lnsl_optns(lua_State *L, int arg, const char *field, struct nsl_ns **out)
+{
+	int t = getfield(L, arg, field);
+	struct nsl_ns *ns;
+
+	if (t == LUA_TNIL) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
+	if (!ns)
+		typeerror(L, arg, field, LNSL_NAMESPACE);
+	if (ns->fd < 0)
+		lnsl_fielderror(L, arg, field, "namespace is closed");
+	/* The handle stays alive: it is referenced from the options table. */
+	lua_pop(L, 1);
+	*out = ns;
+	return 1;
+}
+
+void lnsl_setstring(lua_State *L, const char *k, const char *v)
+{
+	lua_pushstring(L, v);
+	lua_setfield(L, -2, k);
+}
+
+void lnsl_setinteger(lua_State *L, const char *k, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, k);
+}
+
+void lnsl_setnumber(lua_State *L, const char *k, lua_Number v)
+{
+	lua_pushnumber(L, v);
+	lua_setfield(L, -2, k);
+}
+
+void lnsl_setboolean(lua_State *L, const char *k, int v)
+{
+	lua_pushboolean(L, v);
+	lua_setfield(L, -2, k);
+}

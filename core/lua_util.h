@@ -1,0 +1,79 @@
+/*
+ * Helpers shared by the Lua bindings (core/lua_*.c).
+ *
+ * Error convention of the `netns` module:
+ *  - a programmer's mistake (wrong type, bad name, bad address, unknown option)
+ *    raises a string error through luaL_argerror, naming the argument (and the
+ *    option field) and the reason, before anything is done;
+ *  - a failure of the system raises a netns.Error object: a table with fields
+ *    message ("file:line: create namespace "ns1": File exists (EEXIST)"),
+ *    op ("create namespace "ns1""), code ("EEXIST") and errno (17), whose
+ *    tostring() is the message;
+ *  - a query for something that is not there (link_get of a missing link)
+ *    returns nil; ping failures are data (see lua_ping.c).
+ */
+#ifndef NSLAB_LUA_UTIL_H
+#define NSLAB_LUA_UTIL_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "namespace.h"
+#include "parse.h"
+
+#define LNSL_NAMESPACE "netns.Namespace"
+#define LNSL_ERROR "netns.Error"
+
+/* Raises a netns.Error for err (a negative errno); fmt/... describe the
+ * operation and its object, in lua_pushfstring's format (%s %d %I %f %p %%). */
+int lnsl_fail(lua_State *L, int err, const char *fmt, ...);
+
+/* The open handle at idx (raises if it is not a Namespace or is closed). */
+struct nsl_ns *lnsl_checkns(lua_State *L, int idx);
+/* Pushes a new, open Namespace userdata that takes ownership of *ns. */
+void lnsl_pushns(lua_State *L, const struct nsl_ns *ns);
+
+/* A real string (not a number), with its length; raises "string expected". */
+const char *lnsl_checkstring(lua_State *L, int arg, size_t *len);
+const char *lnsl_checkifname(lua_State *L, int arg);
+const char *lnsl_checknsname(lua_State *L, int arg);
+void lnsl_checkip(lua_State *L, int arg, int want_prefix, struct nsl_ip *ip);
+
+/*
+ * Option tables. lnsl_checkopts raises on a non-table (when required) or a
+ * key not in keys (NULL-terminated). The lnsl_opt* getters read one field,
+ * raise "bad argument #arg to 'f' (field 'name': reason)" on a wrong type or
+ * value, and return whether the field was present.
+ */
+void lnsl_checkopts(lua_State *L, int arg, const char *const keys[]);
+int lnsl_optstring(lua_State *L, int arg, const char *field, const char **out);
+int lnsl_optifname(lua_State *L, int arg, const char *field, const char **out);
+int lnsl_optip(lua_State *L, int arg, const char *field, int want_prefix, struct nsl_ip *out);
+int lnsl_optmac(lua_State *L, int arg, const char *field, unsigned char mac[6]);
+int lnsl_optinteger(lua_State *L, int arg, const char *field,
+		    lua_Integer min, lua_Integer max, lua_Integer *out);
+int lnsl_optnumber(lua_State *L, int arg, const char *field,
+		   lua_Number min, lua_Number max, lua_Number *out);
+int lnsl_optboolean(lua_State *L, int arg, const char *field, int *out);
+/* The Namespace handle in a field (for "move to this namespace", "peer in"). */
+int lnsl_optns(lua_State *L, int arg, const char *field, struct nsl_ns **out);
+/* Raises the field error used by the getters, for checks of one's own. */
+int lnsl_fielderror(lua_State *L, int arg, const char *field, const char *reason);
+
+/* t[k] = v helpers for building result tables (table on top of the stack). */
+void lnsl_setstring(lua_State *L, const char *k, const char *v);
+void lnsl_setinteger(lua_State *L, const char *k, lua_Integer v);
+void lnsl_setnumber(lua_State *L, const char *k, lua_Number v);
+void lnsl_setboolean(lua_State *L, const char *k, int v);
+
+/* Each area registers its module functions and Namespace methods. */
+void lnsl_open_namespace(lua_State *L, int module, int methods);
+void lnsl_open_link(lua_State *L, int module, int methods);
+void lnsl_open_addr(lua_State *L, int module, int methods);
+void lnsl_open_route(lua_State *L, int module, int methods);
+void lnsl_open_neigh(lua_State *L, int module, int methods);
+void lnsl_open_sysctl(lua_State *L, int module, int methods);
+void lnsl_open_exec(lua_State *L, int module, int methods);
+void lnsl_open_ping(lua_State *L, int module, int methods);
+
+#endif

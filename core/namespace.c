@@ -1,0 +1,238 @@
+/* Named network namespaces, made and removed the way iproute2's ipnetns.c does. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+
+#include "namespace.h"
+#include "netlink.h"
+
+static int home_fd = -1;
+
+int nsl_ns_home_fd(void)
+{
+	if (home_fd < 0)
+		home_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	return home_fd;
+}
+
+int nsl_ns_enter(const struct nsl_ns *ns)
+{
+	if (nsl_ns_home_fd() < 0)
+		return -errno;
+	if (setns(ns->fd, CLONE_NEWNET) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Not being able to return home would leave every later operation acting in
+ * the wrong namespace: there is no safe way to go on. */
+void nsl_ns_leave(void)
+{
+	if (setns(home_fd, CLONE_NEWNET) < 0) {
+		perror("nslab: cannot return to the original network namespace");
+		abort();
+	}
+}
+
+static int path_of(char *buf, size_t len, const char *name)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", NSL_NETNS_DIR, name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * /run/netns must be a shared mount point so that the bind mounts under it
+ * propagate into mount namespaces made later (ip netns exec, containers).
+ * Same dance as iproute2: try to make it shared; if it is not a mount point
+ * yet, bind it onto itself first. The flock serialises with concurrent
+ * `ip netns add` and other nslab runs.
+ */
+static int prepare_run_dir(void)
+{
+	int fd, err = 0, made_mount = 0;
+
+	if (mkdir(NSL_NETNS_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(NSL_NETNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (mount("", NSL_NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
+		if (errno != EINVAL || made_mount) {
+			err = -errno;
+			goto out;
+		}
+		if (mount(NSL_NETNS_DIR, NSL_NETNS_DIR, "none", MS_BIND | MS_REC, NULL) < 0) {
+			err = -errno;
+			goto out;
+		}
+		made_mount = 1;
+	}
+out:
+	close(fd);	/* releases the lock */
+	return err;
+}
+
+int nsl_ns_create(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if ((err = path_of(path, sizeof path, name)) < 0)
+		return err;
+	if (nsl_ns_home_fd() < 0)
+		return -errno;
+	if ((err = prepare_run_dir()) < 0)
+		return err;
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (unshare(CLONE_NEWNET) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
+		err = -errno;
+	nsl_ns_leave();
+	if (err == 0)
+		return 0;
+fail:
+	unlink(path);
+	return err;
+}
+
+int nsl_ns_delete(const char *name)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if ((err = path_of(path, sizeof path, name)) < 0)
+		return err;
+	/* EINVAL: not a mount point (a stale file); still remove the file. */
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
+		return -errno;
+	if (unlink(path) < 0)
+		return -errno;
+	return 0;
+}
+
+int nsl_ns_exists(const char *name)
+{
+	char path[PATH_MAX];
+	struct nsl_ns ns;
+	int err;
+
+	if ((err = path_of(path, sizeof path, name)) < 0)
+		return err;
+	err = nsl_ns_open_path(&ns, path);
+	if (err == -ENOENT || err == -EINVAL)
+		return 0;
+	if (err < 0)
+		return err;
+	nsl_ns_close(&ns);
+	return 1;
+}
+
+int nsl_ns_list(int (*fn)(const char *name, void *arg), void *arg)
+{
+	DIR *dir = opendir(NSL_NETNS_DIR);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((ret = fn(e->d_name, arg)) != 0)
+			break;
+	}
+	closedir(dir);
+	return ret;
+}
+
+static void ns_init(struct nsl_ns *ns)
+{
+	memset(ns, 0, sizeof *ns);
+	ns->fd = -1;
+}
+
+/* An fd that is not a network namespace (a plain file, a stale name whose
+ * mount is gone, another kind of namespace) is EINVAL. */
+int nsl_ns_open_path(struct nsl_ns *ns, const char *path)
+{
+	int fd, type;
+
+	ns_init(ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type != CLONE_NEWNET) {
+		close(fd);
+		return -EINVAL;
+	}
+	ns->fd = fd;
+	snprintf(ns->label, sizeof ns->label, "%s", path);
+	return 0;
+}
+
+int nsl_ns_open_name(struct nsl_ns *ns, const char *name)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if ((err = path_of(path, sizeof path, name)) < 0)
+		return err;
+	if ((err = nsl_ns_open_path(ns, path)) < 0)
+		return err;
+	snprintf(ns->name, sizeof ns->name, "%s", name);
+	snprintf(ns->label, sizeof ns->label, "%s", name);
+	return 0;
+}
+
+int nsl_ns_open_pid(struct nsl_ns *ns, pid_t pid)
+{
+	char path[64];
+
+	int err;
+
+	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)pid);
+	if ((err = nsl_ns_open_path(ns, path)) < 0)
+		return err;
+	snprintf(ns->label, sizeof ns->label, "pid %ld", (long)pid);
+	return 0;
+}
+
+void nsl_ns_close(struct nsl_ns *ns)
+{
+	nsl_nl_close(ns);
+	if (ns->fd >= 0)
+		close(ns->fd);
+	ns->fd = -1;
+}
+
+int nsl_ns_inode(const struct nsl_ns *ns, unsigned long long *ino)
+{
+	struct stat st;
+
+	if (fstat(ns->fd, &st) < 0)
+		return -errno;
+	*ino = (unsigned long long)st.st_ino;
+	return 0;
+}

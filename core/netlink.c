@@ -1,0 +1,137 @@
+/* Per-namespace netlink sockets with the kernel's errno captured. */
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/msg.h>
+
+#include "errors.h"
+#include "namespace.h"
+#include "netlink.h"
+
+static int kernel_errno;		/* from the last NLMSG_ERROR, 0 if none */
+static struct nsl_ns *lru_head, *lru_tail;
+static int open_count;
+
+/* libnl would turn e->error into its own lossy code; keep the real one. */
+static int capture_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	(void)nla;
+	(void)arg;
+	kernel_errno = e->error < 0 ? -e->error : e->error;
+	return NL_STOP;
+}
+
+int nsl_nl_err(int nlerr)
+{
+	if (nlerr >= 0)
+		return 0;
+	if (kernel_errno)
+		return -kernel_errno;
+	return -nsl_nlerr_to_errno(nlerr);
+}
+
+int nsl_nl_open_count(void)
+{
+	return open_count;
+}
+
+static void lru_unlink(struct nsl_ns *ns)
+{
+	if (ns->lru_prev)
+		ns->lru_prev->lru_next = ns->lru_next;
+	else
+		lru_head = ns->lru_next;
+	if (ns->lru_next)
+		ns->lru_next->lru_prev = ns->lru_prev;
+	else
+		lru_tail = ns->lru_prev;
+	ns->lru_prev = ns->lru_next = NULL;
+}
+
+static void lru_push(struct nsl_ns *ns)
+{
+	ns->lru_prev = NULL;
+	ns->lru_next = lru_head;
+	if (lru_head)
+		lru_head->lru_prev = ns;
+	lru_head = ns;
+	if (!lru_tail)
+		lru_tail = ns;
+}
+
+void nsl_nl_close(struct nsl_ns *ns)
+{
+	if (!ns->sk)
+		return;
+	lru_unlink(ns);
+	nl_socket_free(ns->sk);	/* closes the fd */
+	ns->sk = NULL;
+	open_count--;
+}
+
+/* A socket made inside the namespace, bound to a port the kernel chooses. */
+static int open_in(const struct nsl_ns *ns, struct nl_sock **out)
+{
+	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+	int fd, err, one = 1, bufsize = 4 << 20;
+	struct nl_sock *sk;
+
+	if ((err = nsl_ns_enter(ns)) < 0)
+		return err;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	err = fd < 0 ? -errno : 0;
+	nsl_ns_leave();
+	if (err)
+		return err;
+	if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	/* Large dumps (1000 links) and batched requests need room; extended acks
+	 * and strict checking make the kernel say more when it refuses. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+	sk = nl_socket_alloc();
+	if (!sk) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if ((err = nl_socket_set_fd(sk, NETLINK_ROUTE, fd)) < 0) {
+		nl_socket_free(sk);
+		close(fd);
+		return -nsl_nlerr_to_errno(err);
+	}
+	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, capture_error, NULL);
+	*out = sk;
+	return 0;
+}
+
+int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
+{
+	int err;
+
+	kernel_errno = 0;
+	if (ns->fd < 0)
+		return -EBADF;
+	if (ns->sk) {
+		if (lru_head != ns) {
+			lru_unlink(ns);
+			lru_push(ns);
+		}
+		*sk = ns->sk;
+		return 0;
+	}
+	if (open_count >= NSL_NL_MAX_OPEN)
+		nsl_nl_close(lru_tail);
+	if ((err = open_in(ns, &ns->sk)) < 0)
+		return err;
+	open_count++;
+	lru_push(ns);
+	*sk = ns->sk;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * NETLINK_ROUTE sockets, one per namespace handle, made inside that namespace.
+ *
+ * A netlink socket belongs to the namespace current when socket() ran, so the
+ * socket is created between nsl_ns_enter() and nsl_ns_leave() and then used
+ * from home like any other. The kernel picks the port (libnl's own port
+ * allocator stops at 1024 sockets a process), and at most NSL_NL_MAX_OPEN
+ * sockets stay open: the least recently used is closed and transparently
+ * reopened on its next use, so a lab of thousands of namespaces holds a
+ * bounded number of fds.
+ *
+ * Errors: nsl_nl_sock() forgets the last kernel error; a failed libnl call is
+ * then turned into the kernel's real errno by nsl_nl_err().
+ */
+#ifndef NSLAB_NETLINK_H
+#define NSLAB_NETLINK_H
+
+struct nl_sock;
+struct nsl_ns;
+
+#define NSL_NL_MAX_OPEN 128
+
+int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk);
+void nsl_nl_close(struct nsl_ns *ns);
+
+/* -errno for a negative libnl return: the errno of the kernel's NLMSG_ERROR
+ * when one was received since nsl_nl_sock(), else libnl's code mapped. */
+int nsl_nl_err(int nlerr);
+
+/* How many sockets are open now (for tests and benchmarks). */
+int nsl_nl_open_count(void);
+
+#endif

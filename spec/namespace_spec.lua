@@ -1,0 +1,143 @@
+local netns = require "netns"
+local T = require "spec.testlib"
+
+local function listed(name)
+  for l in T.run("ip netns list"):gmatch("[^\n]+") do
+    if l:match("^(%S+)") == name then return true end
+  end
+  return false
+end
+
+describe("netns namespaces", function()
+  after_each(T.cleanup)
+
+  it("are created the iproute2 way: ip netns list shows them and ip netns exec works", function()
+    local ns, name = T.ns("a")
+    assert.is_true(listed(name))
+    assert.is_true(netns.exists(name))
+    local out, ok = T.run("ip netns exec " .. name .. " ip -o link show")
+    assert.is_true(ok, out)
+    assert.matches("1: lo:", out)
+    assert.are.equal(name, ns.name)
+  end)
+
+  it("are listed sorted by netns.list()", function()
+    local _, a = T.ns("b")
+    local _, b = T.ns("a")
+    local seen = {}
+    for _, n in ipairs(netns.list()) do seen[#seen + 1] = n end
+    local ia, ib
+    for i, n in ipairs(seen) do
+      if n == a then ia = i elseif n == b then ib = i end
+    end
+    assert.truthy(ia and ib)
+    assert.is_true((a < b) == (ia < ib))
+  end)
+
+  it("refuses to create a name that exists, with code EEXIST", function()
+    local _, name = T.ns("dup")
+    local ok, e = pcall(netns.create, name)
+    assert.is_false(ok)
+    assert.are.equal("EEXIST", e.code)
+    assert.are.equal(17, e.errno)
+    assert.matches('create namespace "' .. name:gsub("%-", "%%-") .. '": File exists %(EEXIST%)', tostring(e))
+  end)
+
+  it("can be opened by name, including one made by ip netns add", function()
+    local name = T.name("ipadd")
+    T.track(name)
+    assert.is_true(select(2, T.run("ip netns add " .. name)))
+    local ns = netns.open(name)
+    assert.are.equal(name, ns.name)
+    ns:close()
+  end)
+
+  it("can be opened by path and by pid, and compare equal to the same namespace", function()
+    local ns, name = T.ns("p")
+    local byp = netns.open_path("/run/netns/" .. name)
+    assert.is_true(byp == ns)
+    assert.is_nil(byp.name)
+    local self = netns.open_pid(T.pid)
+    assert.is_false(self == ns)
+    assert.are_not.equal(self:id(), ns:id())
+    self:close(); byp:close()
+  end)
+
+  it("opening a missing one is ENOENT", function()
+    assert.are.equal("ENOENT", T.errcode(netns.open, T.name("missing")))
+  end)
+
+  it("opening a path that is not a namespace is EINVAL", function()
+    assert.are.equal("EINVAL", T.errcode(netns.open_path, "/etc/hostname"))
+  end)
+
+  it("are deleted by netns.delete and by ns:delete(), and ip netns delete works on ours", function()
+    local a, an = T.ns("d1")
+    a:close()
+    netns.delete(an)
+    assert.is_false(listed(an))
+    local b, bn = T.ns("d2")
+    b:delete()
+    assert.is_true(b.closed)
+    assert.is_false(netns.exists(bn))
+    local _, cn = T.ns("d3")
+    assert.is_true(select(2, T.run("ip netns delete " .. cn)))
+    assert.is_false(netns.exists(cn))
+  end)
+
+  it("deleting a missing one is ENOENT", function()
+    assert.are.equal("ENOENT", T.errcode(netns.delete, T.name("gone")))
+  end)
+
+  it("a closed handle raises on use; close is idempotent and works with <close>", function()
+    local ns = T.ns("c")
+    ns:close()
+    ns:close()
+    assert.has_error(function() ns:id() end)
+    assert.matches("closed", tostring(ns))
+    local _, name = T.ns("c2")
+    local outer
+    do
+      local h <close> = netns.open(name)
+      outer = h
+      assert.is_false(h.closed)
+    end
+    assert.is_true(outer.closed)
+  end)
+
+  describe("refuses bad names before touching anything:", function()
+    for _, case in ipairs {
+      { "", "empty" },
+      { ("x"):rep(256), "too long" },
+      { "a/b", "'/'" },
+      { ".", "not names" },
+      { "..", "not names" },
+      { "a b", "whitespace" },
+      { "a\tb", "whitespace" },
+      { "a\0b", "NUL" },
+      { "a\1b", "control" },
+    } do
+      it(("%q"):format(case[1]:sub(1, 12)), function()
+        local before = T.run("ls /run/netns")
+        local ok, e = pcall(netns.create, case[1])
+        assert.is_false(ok)
+        assert.are.equal("string", type(e))
+        assert.matches("bad argument #1", e, 1, true)
+        assert.matches(case[2], e, 1, true)
+        assert.are.equal(before, T.run("ls /run/netns"))
+      end)
+    end
+    it("a table", function()
+      assert.has_error(function() netns.create({}) end,
+        "bad argument #1 to 'create' (string expected, got table)")
+    end)
+  end)
+
+  it("the module sets no globals", function()
+    local before = {}
+    for k in pairs(_G) do before[k] = true end
+    package.loaded.netns = nil
+    require "netns"
+    for k in pairs(_G) do assert.is_true(before[k], "new global " .. k) end
+  end)
+end)

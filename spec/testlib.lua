@@ -1,0 +1,86 @@
+-- Shared by the specs: unique names no user would pick, namespaces that are
+-- always removed (call T.cleanup() from after_each), and checks from outside
+-- through iproute2's JSON output.
+local netns = require "netns"
+local json = require "dkjson"
+
+local T = {}
+
+local function mypid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("n")
+  f:close()
+  return pid
+end
+
+T.pid = mypid()
+T.prefix = ("nslt%d-"):format(T.pid)
+local made, serial = {}, 0
+
+-- A fresh name such as "nslt4242-3-ns1" (namespaces only: interface names live
+-- inside our own namespaces and can be anything).
+function T.name(tag)
+  serial = serial + 1
+  return ("%s%d-%s"):format(T.prefix, serial, tag or "ns")
+end
+
+-- A new namespace, removed by T.cleanup() whatever the test does.
+function T.ns(tag)
+  local name = T.name(tag)
+  made[#made + 1] = name
+  return netns.create(name), name
+end
+
+-- Remember a namespace made some other way (by the code under test).
+function T.track(name)
+  made[#made + 1] = name
+end
+
+function T.cleanup()
+  for i = #made, 1, -1 do
+    local name = made[i]
+    if netns.exists(name) then
+      -- Processes a test started inside would keep the namespace alive.
+      os.execute(("ip netns pids %s 2>/dev/null | xargs -r kill -9"):format(name))
+      pcall(netns.delete, name)
+    end
+    made[i] = nil
+  end
+  collectgarbage()
+end
+
+-- Runs a command (argv-style words joined by the test itself) and returns its
+-- stdout and whether it exited 0.
+function T.run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  return out, ok
+end
+
+-- `ip -j ...` parsed: T.ipj("-n", name, "addr", "show")
+function T.ipj(...)
+  local out, ok = T.run("ip -j " .. table.concat({...}, " "))
+  assert(ok, out)
+  local v = json.decode(out)
+  return v or {}
+end
+
+-- Polls fn() until it returns true or the deadline (seconds) passes.
+function T.wait_until(fn, deadline)
+  local t0 = os.time()
+  while not fn() do
+    if os.time() - t0 > (deadline or 10) then return false end
+    os.execute("sleep 0.05")
+  end
+  return true
+end
+
+-- Error objects of netns carry .code; string errors are argument errors.
+function T.errcode(fn, ...)
+  local ok, e = pcall(fn, ...)
+  if ok then return nil end
+  return type(e) == "table" and e.code or tostring(e)
+end
+
+return T
