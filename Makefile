@@ -22,6 +22,9 @@ WARN    := -std=c99 -Wall -Wextra -Wshadow -Wundef -Wwrite-strings \
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 NL_LIBS    = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0)
 LUA_LIBS   = $(shell pkg-config --libs lua$(LUAV))
+# Line editing at the interactive prompt where libreadline is installed.
+RL_CFLAGS  = $(shell pkg-config --exists readline && echo -DNSLAB_READLINE)
+RL_LIBS    = $(shell pkg-config --exists readline && pkg-config --libs readline)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -fPIC $(PKG_CFLAGS) $(CFLAGS)
 
 B       := build
@@ -43,8 +46,9 @@ $(B)/netns.so: $(MOD_OBJ)
 $(B)/embedded.c: tools/embed.lua $(LUA_SRC) | $(B)
 	$(LUA) tools/embed.lua $@ $(LUA_SRC)
 
+$(B)/nslab.o: ALL_CFLAGS += $(RL_CFLAGS)
 $(B)/nslab: $(B)/nslab.o $(B)/embedded.o $(MOD_OBJ)
-	$(CC) -rdynamic -o $@ $^ $(NL_LIBS) $(LUA_LIBS) $(LDFLAGS)
+	$(CC) -o $@ $^ $(NL_LIBS) $(LUA_LIBS) $(RL_LIBS) $(LDFLAGS)
 
 $(B)/embedded.o: $(B)/embedded.c
 	$(CC) $(ALL_CFLAGS) -Icore -c -o $@ $<

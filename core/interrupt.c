@@ -1,0 +1,4 @@
+/* See interrupt.h. */
+#include "interrupt.h"
+
+volatile sig_atomic_t nsl_interrupt_signal;
