@@ -67,10 +67,10 @@ demo: deps all
 # Every spec file is one TAP test for prove; the last spec checks the machine
 # is as it was (no namespace or link of ours left behind).
 test: deps all
-	tools/run-specs
+	B=$(B) tools/run-specs
 
 bench: deps all
-	tools/run-bench
+	B=$(B) tools/run-bench
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CMODDIR) $(DESTDIR)$(LMODDIR)/netns
