@@ -1,0 +1,115 @@
+/* Per-namespace sysctls: open under /proc/sys/net inside, read or write at home. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "namespace.h"
+#include "parse.h"
+#include "sysctl.h"
+
+#define PROC_SYS "/proc/sys/"
+
+/* Is the third component "conf" or "neigh" (a per-device directory)? */
+static int per_device(const char *key)
+{
+	const char *p = strchr(key + 4, '.');	/* after "net.<proto>" */
+
+	if (!p)
+		return 0;
+	p++;
+	return strncmp(p, "conf.", 5) == 0 || strncmp(p, "neigh.", 6) == 0;
+}
+
+int nsl_sysctl_path(const char *key, char *buf, size_t len)
+{
+	const char *why, *dev = NULL, *leaf = NULL;
+	size_t klen = strlen(key), n;
+
+	if (nsl_check_sysctl_key(key, klen, &why) < 0)
+		return -EINVAL;
+	n = sizeof PROC_SYS - 1;
+	if (n + klen + 1 > len)
+		return -ENAMETOOLONG;
+	memcpy(buf, PROC_SYS, n);
+	memcpy(buf + n, key, klen + 1);
+	/* net.<proto>.conf.<dev...>.<leaf>: the device runs up to the last dot,
+	 * and needs at least one component of its own. */
+	if (per_device(key)) {
+		dev = strchr(strchr(key + 4, '.') + 1, '.') + 1;
+		leaf = strrchr(key, '.');
+		if (leaf < dev)
+			dev = leaf = NULL;
+	}
+	for (char *p = buf + n; *p; p++) {
+		const char *k = key + (p - (buf + n));
+		if (*p == '.' && (!dev || k < dev || k >= leaf))
+			*p = '/';
+	}
+	return 0;
+}
+
+/* The file opened inside the namespace; the fd keeps referring to it. */
+static int open_in(struct nsl_ns *ns, const char *key, int flags)
+{
+	char path[512];
+	int fd, err;
+
+	if ((err = nsl_sysctl_path(key, path, sizeof path)) < 0)
+		return err;
+	if ((err = nsl_ns_enter(ns)) < 0)
+		return err;
+	fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+	err = fd < 0 ? -errno : fd;
+	nsl_ns_leave();
+	return err;
+}
+
+int nsl_sysctl_get(struct nsl_ns *ns, const char *key, char *buf, size_t len)
+{
+	size_t have = 0;
+	ssize_t r;
+	char extra;
+	int fd;
+
+	if ((fd = open_in(ns, key, O_RDONLY)) < 0)
+		return fd;
+	while (have < len && (r = read(fd, buf + have, len - have)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return (int)r;
+		}
+		have += (size_t)r;
+	}
+	/* A full buffer is only a problem if more is left to read. */
+	if (have == len && read(fd, &extra, 1) > 0) {
+		close(fd);
+		return -EFBIG;
+	}
+	close(fd);
+	if (have > 0 && buf[have - 1] == '\n')
+		have--;
+	return (int)have;
+}
+
+int nsl_sysctl_set(struct nsl_ns *ns, const char *key, const char *value, size_t len)
+{
+	ssize_t w;
+	int fd, err = 0;
+
+	if ((fd = open_in(ns, key, O_WRONLY)) < 0)
+		return fd;
+	do
+		w = write(fd, value, len);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		err = -errno;
+	else if ((size_t)w != len)
+		err = -EIO;	/* the kernel takes a value in one write or not at all */
+	close(fd);
+	return err;
+}

@@ -1,0 +1,34 @@
+/*
+ * Sysctls of one network namespace: the files under /proc/sys/net.
+ *
+ * Which namespace a /proc/sys/net file belongs to is decided when it is
+ * opened (the kernel looks the entry up in the opener's current namespace), so
+ * the file is opened between nsl_ns_enter() and nsl_ns_leave() and then read
+ * or written from home. Nothing else happens inside the namespace.
+ *
+ * Keys are dotted, as sysctl(8) takes them: net.ipv4.ip_forward is
+ * /proc/sys/net/ipv4/ip_forward. Interface names may contain dots (eth0.100),
+ * so in keys of the per-device directories, net.<proto>.conf.<dev>.<leaf> and
+ * net.<proto>.neigh.<dev>.<leaf>, everything between "conf"/"neigh" and the
+ * last component is the device: net.ipv4.conf.eth0.100.rp_filter is
+ * /proc/sys/net/ipv4/conf/eth0.100/rp_filter. Those directories have no
+ * subdirectories, so this is the only reading that can name a file.
+ */
+#ifndef NSLAB_SYSCTL_H
+#define NSLAB_SYSCTL_H
+
+#include <stddef.h>
+
+struct nsl_ns;
+
+/* The /proc/sys path of a key (checked with nsl_check_sysctl_key: -EINVAL if bad). */
+int nsl_sysctl_path(const char *key, char *buf, size_t len);
+
+/* Reads the value into buf (not NUL-terminated), one trailing newline
+ * dropped; returns its length, or -EFBIG if it is longer than len. */
+int nsl_sysctl_get(struct nsl_ns *ns, const char *key, char *buf, size_t len);
+
+/* Writes value (len bytes) in one write(), as sysctl -w does. */
+int nsl_sysctl_set(struct nsl_ns *ns, const char *key, const char *value, size_t len);
+
+#endif
