@@ -1,0 +1,361 @@
+-- netns.lab: a network lab described as data, brought up in a fixed order,
+-- always torn down.
+--
+--   local lab = require "netns.lab"
+--   local l <close> = lab.new{ name = "two-segments" }
+--   l:host("ns1", { default = "router" })
+--   l:host("ns2", { default = "router" })
+--   l:router("router")
+--   l:link("ns1:ns1-veth0 192.0.2.1/24", "router:gw-veth0 192.0.2.254/24")
+--   l:link("ns2:ns2-veth0 198.51.100.1/24", "router:gw-veth1 198.51.100.254/24")
+--   l:up()
+--   l:reachable("ns1", "ns2")
+--
+-- Declaring (netns.topo) only records; up() validates the whole description
+-- first (netns.topo_validate), then journals its plan (netns.journal) and
+-- creates namespaces, bridges, links, addresses, routes, sysctls and /etc
+-- files in that order. If a step fails, everything made so far is removed and
+-- the error names the step and the declaration it was about. down() kills
+-- the lab's processes, deletes in reverse and waits until the kernel has
+-- really destroyed each namespace. Teardown runs from down(), <close>, the
+-- runner (end of script, error, signal) and, as a last resort, __gc.
+local netns = require "netns"
+local topo = require "netns.topo"
+local V = require "netns.topo_validate"
+local ipaddr = require "netns.ipaddr"
+
+local updown = require "netns.lab_updown"
+
+local lab = {}
+local Lab = {}
+local LabMT = { __name = "netns.Lab" }
+
+local function run_options()
+  local ok, run = pcall(require, "netns.run")
+  return ok and run.options() or {}
+end
+
+-- A node is a plain table; Namespace methods called on it go to its
+-- namespace, so node:exec{...}, node:ping(...), node:route_add{...} work.
+local NodeMT = {
+  __index = function(node, k)
+    local m = netns.Namespace[k]
+    if type(m) ~= "function" then return nil end
+    return function(self, ...)
+      if self ~= node then return m(self, ...) end
+      if not node.ns or node.ns.closed then
+        error(("node '%s' is not up"):format(node.name), 2)
+      end
+      return m(node.ns, ...)
+    end
+  end,
+  __tostring = function(node) return ("netns.Node (%s \"%s\")"):format(node.kind, node.name) end,
+}
+
+local strip = updown.strip
+
+-- ---- declaring ----
+
+local function declare_nodes(self, kind, list, where)
+  if list == nil then return end
+  if type(list) ~= "table" then topo.fail(where, "lab.new: %ss must be a table", kind) end
+  local items = {}
+  for i, v in ipairs(list) do items[#items + 1] = v end
+  local keys = {}
+  for k in pairs(list) do
+    if type(k) == "string" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    local o = list[k]
+    if type(o) ~= "table" then topo.fail(where, "lab.new: %ss.%s must be an options table", kind, k) end
+    local c = { name = k }
+    for kk, vv in pairs(o) do c[kk] = vv end
+    items[#items + 1] = c
+  end
+  for _, v in ipairs(items) do
+    if type(v) == "string" then
+      self:_node(kind, v, nil, where)
+    elseif type(v) == "table" then
+      local name, opts = v.name or v[1], {}
+      for k, x in pairs(v) do
+        if k ~= "name" and k ~= 1 then opts[k] = x end
+      end
+      self:_node(kind, name, opts, where)
+    else
+      topo.fail(where, "lab.new: a %s is a name or a table, got %s", kind, type(v))
+    end
+  end
+end
+
+local new_keys = {
+  name = true, prefix = true, pool = true, hosts = true, routers = true, switches = true,
+  links = true, stop_on_failure = true, dad = true,
+}
+
+-- lab.new{name=, prefix=, pool=, hosts=, routers=, switches=, links=,
+-- stop_on_failure=, dad=false} -> Lab. The lists are the data form of the methods below.
+function lab.new(desc)
+  local where = topo.where()
+  if type(desc) == "string" then desc = { name = desc } end
+  desc = desc or {}
+  if type(desc) ~= "table" then topo.fail(where, "lab.new: a table expected, got %s", type(desc)) end
+  for k in pairs(desc) do
+    if not new_keys[k] then topo.fail(where, "lab.new: unknown option '%s'", tostring(k)) end
+  end
+  local name = desc.name or "lab"
+  if type(name) ~= "string" or not name:match("^[%w_.%-]+$") then
+    topo.fail(where, "lab.new: bad lab name '%s' (letters, digits, '_', '.', '-')", tostring(name))
+  end
+  local prefix = desc.prefix or ""
+  if type(prefix) ~= "string" or prefix:find("[%s/%c]") then
+    topo.fail(where, "lab.new: bad prefix '%s'", tostring(prefix))
+  end
+  local self = setmetatable({
+    name = name, prefix = (run_options().prefix or "") .. prefix,
+    nodes = {}, order = {}, links = {}, state = "down", where = where,
+    pool = topo.pool(where, desc.pool), stop_on_failure = desc.stop_on_failure,
+    dad = desc.dad == true,
+  }, LabMT)
+  declare_nodes(self, "host", desc.hosts, where)
+  declare_nodes(self, "router", desc.routers, where)
+  declare_nodes(self, "switch", desc.switches, where)
+  if desc.links ~= nil then
+    if type(desc.links) ~= "table" then topo.fail(where, "lab.new: links must be an array") end
+    for _, l in ipairs(desc.links) do
+      if type(l) ~= "table" then topo.fail(where, "lab.new: each link is {end, end [, opts]}") end
+      topo.link(self, l[1], l[2], l[3], where)
+    end
+  end
+  return self
+end
+
+function Lab:_node(kind, name, opts, where)
+  if self.state ~= "down" then topo.fail(where, "%s '%s': the lab is up; declare nodes before up()", kind, tostring(name)) end
+  return setmetatable(topo.node(self, kind, name, opts, where), NodeMT)
+end
+
+-- l:host(name [, {default=, routes=, sysctl=, etc=}]) -> node
+function Lab:host(name, opts) return self:_node("host", name, opts, topo.where()) end
+-- l:router(name [, {forwarding=true, default=, routes=, sysctl=, etc=}]) -> node
+function Lab:router(name, opts) return self:_node("router", name, opts, topo.where()) end
+-- l:switch(name [, {bridge="br0", addrs=, mac=, mtu=, at=node, ...}]) -> node
+function Lab:switch(name, opts) return self:_node("switch", name, opts, topo.where()) end
+
+-- l:link(end_a, end_b [, {mtu=, up=}]) -> {a=iface, b=iface}
+function Lab:link(a, b, opts)
+  local where = topo.where()
+  if self.state ~= "down" then topo.fail(where, "link: the lab is up; declare links before up()") end
+  return topo.link(self, a, b, opts, where)
+end
+
+-- Finds a node for a declaration (error at the user's line if unknown).
+local function want_node(self, x, what, where)
+  local node = self:node(x)
+  if not node then topo.fail(where, "%s: unknown node '%s'", what, tostring(x)) end
+  if node.at then topo.fail(where, "%s: switch '%s' lives in '%s'; use that node", what, node.name, node.at) end
+  return node
+end
+
+local function ensure_valid(self)
+  local errs = V.validate(self)
+  if #errs > 0 then error(table.concat(errs, "\n"), 0) end
+end
+
+-- l:route(node, "198.51.100.0/24 via 192.0.2.254" | {dst=, via=, ...}):
+-- declared before up; added at once on a lab that is up (staged scenarios).
+function Lab:route(x, r)
+  local where = topo.where()
+  local node = want_node(self, x, "route", where)
+  local decl = topo.route(self, node, r, where)
+  if self.state == "up" then
+    local ok, e = pcall(ensure_valid, self)
+    if not ok then
+      table.remove(node.routes)
+      error(e, 0)
+    end
+    for _, rr in ipairs(node.resolved) do
+      if rr.where == where and rr.dst == decl.dst then
+        local ok2, e2 = pcall(updown.apply_route, node, rr)
+        if not ok2 then
+          table.remove(node.routes)
+          error(("%s: route on '%s': %s"):format(where, node.name, strip(e2)), 0)
+        end
+      end
+    end
+  end
+  return decl
+end
+
+-- l:default(node, gateway | node name)
+function Lab:default(x, gw)
+  return self:route(x, { dst = "default", via = gw })
+end
+
+-- l:sysctl(node, key, value): declared, or set at once on a lab that is up.
+function Lab:sysctl(x, key, value)
+  local where = topo.where()
+  local node = want_node(self, x, "sysctl", where)
+  local s = topo.sysctl(node, key, value, where)
+  if self.state == "up" then
+    local ok, e = pcall(node.ns.sysctl_set, node.ns, s.key, s.value)
+    if not ok then error(("%s: sysctl %s on '%s': %s"):format(where, s.key, node.name, strip(e)), 0) end
+  end
+end
+
+-- l:forwarding(node, on): IPv4 and IPv6 forwarding (routers start with it on).
+function Lab:forwarding(x, on)
+  local v = on == false and 0 or 1
+  self:sysctl(x, "net.ipv4.ip_forward", v)
+  self:sysctl(x, "net.ipv6.conf.all.forwarding", v)
+end
+
+-- l:etc(node, "hosts" | "resolv.conf" | ..., text): /etc/netns/<ns>/<file>.
+function Lab:etc(x, file, content)
+  local where = topo.where()
+  if self.state ~= "down" then topo.fail(where, "etc: the lab is up; declare /etc files before up()") end
+  topo.etc(want_node(self, x, "etc", where), file, content, where)
+end
+
+-- l:validate() -> l: checks and resolves the description; raises with every
+-- error found, each at the script line that declared the bad thing.
+function Lab:validate()
+  ensure_valid(self)
+  return self
+end
+
+-- ---- up, down ----
+
+-- l:up() -> l: validates, then creates everything (see netns.lab_updown).
+function Lab:up()
+  if self.state ~= "down" then error(("lab '%s' is already up"):format(self.name), 2) end
+  ensure_valid(self)
+  return updown.up(self)
+end
+
+-- l:down(): kills the lab's processes, deletes everything in reverse order
+-- and waits until the namespaces are really gone. Does nothing when down.
+function Lab:down()
+  if self.state == "down" or self.state == "kept" then return end
+  local problems = updown.teardown(self)
+  if problems then
+    error(("lab '%s': teardown: %s"):format(self.name, table.concat(problems, "; ")), 2)
+  end
+end
+
+Lab.close = Lab.down
+
+-- ---- queries ----
+
+-- l:node(x) -> node | nil: x is a node, a node name or a namespace name.
+function Lab:node(x)
+  if type(x) == "table" then
+    return rawget(self, "nodes")[x.name] == x and x or nil
+  end
+  if type(x) ~= "string" then return nil end
+  local n = self.nodes[x]
+  if n then return n end
+  for _, node in ipairs(self.order) do
+    if node.nsname == x then return node end
+  end
+  return nil
+end
+
+local function parsed_addrs(ifc)
+  if ifc.parsed then return ifc.parsed end
+  local t = {}
+  for _, s in ipairs(ifc.addrs or {}) do t[#t + 1] = ipaddr.parse(s, true) end
+  return t
+end
+
+-- l:owner("192.0.2.1" | "192.0.2.1/24") -> node, iface | nil
+function Lab:owner(address)
+  local a = type(address) == "string" and ipaddr.parse(address)
+  if not a then return nil end
+  local k = ipaddr.key(a)
+  for _, node in ipairs(self.order) do
+    for _, ifc in ipairs(node.ifaces) do
+      for _, b in ipairs(parsed_addrs(ifc)) do
+        if ipaddr.key(b) == k then return node, ifc end
+      end
+    end
+  end
+  return nil
+end
+
+-- l:address(node [, family]) -> "192.0.2.1" | nil: the node's first address
+-- (of the family: "inet" by default, "inet6"), without prefix.
+function Lab:address(x, family)
+  local node = self:node(x)
+  if not node then return nil end
+  family = family or "inet"
+  for _, ifc in ipairs(node.ifaces) do
+    for _, a in ipairs(parsed_addrs(ifc)) do
+      if a.family == family then return ipaddr.tostring(a) end
+    end
+  end
+  return nil
+end
+
+-- l:namespaces() -> { "prefix-ns1", ... }: the real namespace names.
+function Lab:namespaces()
+  local t = {}
+  for _, node in ipairs(updown.ns_nodes(self)) do t[#t + 1] = node.nsname end
+  return t
+end
+
+-- ---- checks: thin wrappers over netns.check ----
+
+for _, name in ipairs({ "reachable", "unreachable", "ping_all", "expect_link_up", "expect_addr",
+  "expect_route", "expect_neigh", "expect_fdb", "expect_sysctl" }) do
+  Lab[name] = function(self, ...)
+    return require("netns.check")[name](self, ...)
+  end
+end
+
+function Lab:stage(name)
+  return require("netns.check").stage(name)
+end
+
+-- ---- metatable: methods first, then nodes by name (l.ns1) ----
+
+LabMT.__index = function(self, k)
+  local m = Lab[k]
+  if m ~= nil then return m end
+  local nodes = rawget(self, "nodes")
+  return nodes and nodes[k]
+end
+
+LabMT.__tostring = function(self)
+  return ("netns.Lab (\"%s\", %s)"):format(self.name, self.state)
+end
+
+-- <close>: a normal exit raises a teardown failure; while an error unwinds,
+-- teardown must not replace that error.
+LabMT.__close = function(self, err)
+  if err ~= nil then
+    pcall(updown.teardown, self)
+  else
+    self:down()
+  end
+end
+
+-- The safety net: a lab still up when the state closes (lua_close runs every
+-- finalizer, reachable or not) is torn down by name.
+LabMT.__gc = function(self)
+  if self.state ~= "down" and self.state ~= "kept" then pcall(updown.teardown, self) end
+end
+
+lab.Lab = Lab
+lab.labs = updown.labs
+lab.validate_errors = function(l) return V.validate(l) end
+
+-- lab.up_labs() -> the labs not yet down, in creation order (the runner tears
+-- them down at the end of a script).
+function lab.up_labs()
+  local t = {}
+  for _, l in ipairs(updown.labs) do t[#t + 1] = l end
+  return t
+end
+
+return lab

@@ -1,0 +1,311 @@
+-- netns.lab_updown: turns a validated lab description into a live lab, and
+-- back into nothing.
+--
+-- up: refuse names that exist (never reuse or delete what is not ours),
+-- write the journal's plan, then create in dependency order: namespaces (each
+-- marked on its lo and recorded with its inode), bridges, veth links,
+-- addresses (IPv6 with nodad), routes, sysctls, /etc/netns files. Each
+-- created object is remembered in lab.made; if any step fails, teardown
+-- removes exactly those and the error names the step and the declaration.
+--
+-- teardown: kill the lab's processes, remove files, then delete namespaces in
+-- reverse order. A namespace's name disappears at once but the kernel
+-- destroys it later; a veth peer in a namespace not yet deleted vanishes only
+-- when that happens, so before deleting a namespace we wait for the peers of
+-- those deleted before it to vanish from it (the proof they are really
+-- gone). The journal is removed after a clean teardown.
+local netns = require "netns"
+local journal = require "netns.journal"
+
+local M = {}
+M.labs = {} -- labs not yet down, in creation order
+
+local LabErrorMT = { __name = "netns.LabError", __tostring = function(e) return e.message end }
+M.LabErrorMT = LabErrorMT
+
+local function now() return netns.now and netns.now() or os.time() end
+local function nap() if netns.sleep then netns.sleep(0.01) end end
+
+-- "file:12: add route ...: reason" -> "add route ...: reason"
+function M.strip(msg)
+  if type(msg) == "table" and msg.message then msg = msg.message end
+  return (tostring(msg):gsub("^[^\n:]+:%d+: ", ""))
+end
+
+-- The nodes that own a namespace (a switch placed `at` a node has none).
+function M.ns_nodes(self)
+  local t = {}
+  for _, node in ipairs(self.order) do
+    if not node.at then t[#t + 1] = node end
+  end
+  return t
+end
+
+local function register(self)
+  for _, l in ipairs(M.labs) do
+    if l == self then return end
+  end
+  M.labs[#M.labs + 1] = self
+end
+
+local function unregister(self)
+  for i, l in ipairs(M.labs) do
+    if l == self then table.remove(M.labs, i); return end
+  end
+end
+
+-- Marks a namespace as this lab's: alias "nslab:<journal id>" on lo, and lo
+-- up. Without alias support in the core, the journal's inode is the mark.
+local alias_support
+local function mark(self, node)
+  local ns = node.ns
+  if alias_support ~= false then
+    local ok, e = pcall(ns.link_set, ns, "lo", { up = true, alias = self.journal.mark })
+    if ok then
+      alias_support = true
+      self.marking = "alias"
+      return
+    end
+    if type(e) == "string" and e:find("alias", 1, true) then
+      alias_support = false
+    else
+      error(e, 0)
+    end
+  end
+  ns:link_set("lo", { up = true })
+  self.marking = "journal"
+end
+
+local function etcdir(node) return "/etc/netns/" .. node.nsname end
+
+local function apply_route(node, r)
+  local t = { dst = r.dst, via = r.via, dev = r.dev, metric = r.metric, table = r.table,
+    type = r.type, src = r.src, scope = r.scope }
+  if not r.via then t.family = r.family end
+  node.ns:route_add(t)
+end
+M.apply_route = apply_route
+
+local function build(self, nodes, cur)
+  local j, made = self.journal, self.made
+  local function step(name, where, what) cur.step, cur.where, cur.what = name, where, what end
+
+  for _, node in ipairs(nodes) do
+    step("namespaces", node.where, ("create namespace %s"):format(node.nsname))
+    node.ns = netns.create(node.nsname)
+    made[#made + 1] = { kind = "ns", node = node }
+    j:add("ns", node.nsname, tostring(node.ns:id()))
+    step("namespaces", node.where, ("mark and bring up lo in %s"):format(node.nsname))
+    mark(self, node)
+    if not self.dad then
+      -- Interfaces made from now on skip duplicate address detection, link-local
+      -- ones included: IPv6 works at once instead of after a second.
+      step("namespaces", node.where, ("accept_dad=0 in %s"):format(node.nsname))
+      node.ns:sysctl_set("net.ipv6.conf.default.accept_dad", 0)
+    end
+  end
+  for _, node in ipairs(self.order) do
+    if node.at then node.ns = node.host.ns end
+  end
+  for _, node in ipairs(self.order) do
+    local br = node.bridge
+    if br then
+      step("bridges", node.where, ("bridge %s in %s"):format(br.name, node.nsname))
+      node.ns:link_add { name = br.name, kind = "bridge", mtu = br.mtu, mac = br.mac, up = true }
+    end
+  end
+  for _, link in ipairs(self.links) do
+    local a, b = link.a, link.b
+    step("links", link.where, ("veth %s:%s - %s:%s"):format(a.node.name, a.name, b.node.name, b.name))
+    a.node.ns:link_add {
+      name = a.name, kind = "veth", mtu = a.mtu, mac = a.mac, up = a.up, master = a.master,
+      peer = { name = b.name, ns = b.node.ns, mac = b.mac, mtu = b.mtu },
+    }
+    made[#made + 1] = { kind = "link", link = link }
+    if b.master or b.up then
+      b.node.ns:link_set(b.name, { master = b.master, up = b.up or nil })
+    end
+  end
+  for _, node in ipairs(self.order) do
+    for _, ifc in ipairs(node.ifaces) do
+      for i, a in ipairs(ifc.parsed) do
+        step("addresses", ifc.where, ("address %s on %s:%s"):format(ifc.addrs[i], node.name, ifc.name))
+        node.ns:addr_add(ifc.name, ifc.addrs[i], a.family == "inet6" and { nodad = true } or nil)
+      end
+    end
+  end
+  for _, node in ipairs(nodes) do
+    for _, r in ipairs(node.resolved) do
+      step("routes", r.where, ("route %s%s on %s"):format(r.dst, r.via and (" via " .. r.via) or "", node.name))
+      apply_route(node, r)
+    end
+  end
+  for _, node in ipairs(nodes) do
+    for _, s in ipairs(node.sysctls) do
+      step("sysctls", s.where, ("sysctl %s=%s on %s"):format(s.key, s.value, node.name))
+      node.ns:sysctl_set(s.key, s.value)
+    end
+  end
+  for _, node in ipairs(nodes) do
+    if #node.etcs > 0 then
+      local dir = etcdir(node)
+      step("etc", node.etcs[1].where, "create " .. dir)
+      assert(journal.mkdir("/etc/netns"))
+      assert(journal.mkdir(dir))
+      j:add("made", dir)
+      made[#made + 1] = { kind = "etcdir", path = dir }
+      for _, e in ipairs(node.etcs) do
+        local path = dir .. "/" .. e.file
+        step("etc", e.where, "write " .. path)
+        made[#made + 1] = { kind = "etc", path = path }
+        local f = assert(io.open(path, "wb"))
+        f:write(e.text)
+        f:close()
+      end
+    end
+  end
+end
+
+-- Raises (a LabError at the declaration's line) unless every name is free.
+local function check_free(self, nodes)
+  for _, node in ipairs(nodes) do
+    if netns.exists(node.nsname) then
+      error(("%s: namespace '%s' (node '%s') already exists and is not this lab's: "
+        .. "choose another name or a prefix (nslab --prefix P, lab.new{prefix=})")
+        :format(node.where, node.nsname, node.name), 0)
+    end
+    if #node.etcs > 0 and journal.isdir(etcdir(node)) then
+      error(("%s: %s already exists and is not this lab's"):format(node.etcs[1].where, etcdir(node)), 0)
+    end
+  end
+end
+
+function M.up(self)
+  local nodes = M.ns_nodes(self)
+  check_free(self, nodes)
+  local plan = {}
+  for _, node in ipairs(nodes) do plan[#plan + 1] = { kind = "ns", name = node.nsname } end
+  for _, node in ipairs(nodes) do
+    if #node.etcs > 0 then
+      plan[#plan + 1] = { kind = "etcdir", path = etcdir(node) }
+      for _, e in ipairs(node.etcs) do
+        plan[#plan + 1] = { kind = "etc", path = etcdir(node) .. "/" .. e.file }
+      end
+    end
+  end
+  local j, e = journal.create(self.name, plan)
+  if not j then error(("%s: lab '%s': %s"):format(self.where, self.name, e), 0) end
+  self.journal, self.made, self.state = j, {}, "starting"
+  register(self)
+  local cur = {}
+  local ok, err = pcall(build, self, nodes, cur)
+  if ok then
+    self.state = "up"
+    return self
+  end
+  local problems = M.teardown(self)
+  local msg = ("%s: lab '%s': up failed at step '%s' (%s): %s"):format(cur.where or self.where,
+    self.name, cur.step or "start", cur.what or "?", M.strip(err))
+  if problems then
+    msg = msg .. "\nand teardown failed too: " .. table.concat(problems, "; ")
+  else
+    msg = msg .. "\n(everything it had created was removed)"
+  end
+  error(setmetatable({ message = msg, step = cur.step, code = type(err) == "table" and err.code or nil,
+    cause = err }, LabErrorMT), 0)
+end
+
+-- An open handle on node's namespace (reopened by name when ours was closed,
+-- e.g. by a finalizer at exit), or nil if it is gone.
+local function handle(node)
+  if node.ns and not node.ns.closed then return node.ns end
+  local ok, ns = pcall(netns.open, node.nsname)
+  if ok then node.ns = ns; return ns end
+  return nil
+end
+
+-- The node that owns the namespace an interface lives in.
+local function owner(node) return node.host or node end
+
+-- Removes everything the lab made; returns nil, or a list of problems.
+function M.teardown(self)
+  if self.state == "down" or self.state == "kept" then return nil end
+  self.state = "stopping"
+  local problems, made, j = {}, self.made or {}, self.journal
+  if j then j:add("down") end
+  local list, idx, links = {}, {}, {}
+  for _, m in ipairs(made) do
+    if m.kind == "ns" then list[#list + 1] = m.node; idx[m.node] = #list end
+    if m.kind == "link" then links[#links + 1] = m.link end
+  end
+  for i = #list, 1, -1 do
+    local ns = handle(list[i])
+    if ns then journal.kill_processes(ns) end
+  end
+  for i = #made, 1, -1 do
+    local m = made[i]
+    if m.kind == "etc" then
+      os.remove(m.path)
+    elseif m.kind == "etcdir" then
+      if not os.remove(m.path) and journal.isdir(m.path) then
+        problems[#problems + 1] = m.path .. " is not empty (files not of this lab were left there)"
+      end
+    end
+  end
+  local pending, deadline = {}, now() + 10
+  for i = #list, 1, -1 do
+    local node = list[i]
+    local ns = handle(node)
+    for _, ifname in ipairs(pending[node] or {}) do
+      while ns do
+        local ok, l = pcall(ns.link_get, ns, ifname)
+        if not ok or not l then break end
+        if now() > deadline then
+          io.stderr:write(("nslab: namespace of %s's peer was deleted but the kernel has not destroyed it "
+            .. "(a process or handle outside the lab holds it)\n"):format(ifname))
+          break
+        end
+        nap()
+      end
+    end
+    if ns then ns:close() end
+    local ok, e = pcall(netns.delete, node.nsname)
+    if not ok and netns.exists(node.nsname) then
+      problems[#problems + 1] = ("delete namespace %s: %s"):format(node.nsname, M.strip(e))
+    end
+    for _, link in ipairs(links) do
+      local an, bn = owner(link.a.node), owner(link.b.node)
+      if an == node and idx[bn] and idx[bn] < i then
+        pending[bn] = pending[bn] or {}
+        table.insert(pending[bn], link.b.name)
+      elseif bn == node and idx[an] and idx[an] < i then
+        pending[an] = pending[an] or {}
+        table.insert(pending[an], link.a.name)
+      end
+    end
+  end
+  for _, node in ipairs(self.order) do
+    if node.ns then node.ns:close() end
+  end
+  if j and #problems == 0 then j:remove() end
+  unregister(self)
+  self.state, self.made = "down", nil
+  return #problems > 0 and problems or nil
+end
+
+-- --keep: leaves the lab up, records it in the journal (so `nslab clean`
+-- removes it once this process is gone) and returns the namespace names.
+function M.keep(self)
+  if self.state ~= "up" and self.state ~= "starting" then return {} end
+  if self.journal then self.journal:add("keep") end
+  local names = {}
+  for _, node in ipairs(M.ns_nodes(self)) do
+    names[#names + 1] = node.nsname
+    if node.ns then node.ns:close() end
+  end
+  self.state = "kept"
+  unregister(self)
+  return names
+end
+
+return M
