@@ -1,0 +1,278 @@
+-- The benchmark driver (run by tools/run-bench, which builds the helpers,
+-- picks the prefix and cleans up on any exit). Runs every alternative of the
+-- star benchmark interleaved (A B C ... A B C ...) on the same topology,
+-- then the all-pairs ping comparison, and prints markdown tables of medians
+-- with min and max. Knobs (environment):
+--   BENCH_N=10,100,1000   host counts        BENCH_REPS=5   runs per N
+--   BENCH_REPS_BIG=3      runs for N > 200   BENCH_SHELL_MAX=200 (above: 1 run)
+--   BENCH_ALTS=shell,batch,pyroute2,raw,nslab_core,nslab
+--   BENCH_PING=1  BENCH_PING_HOSTS=50  BENCH_PING_SAMPLE=245 (pairs for the
+--   per-pair ping; 0 = all)  BENCH_PING_REPS=3  BENCH_PING_DYNARP=1
+package.path = "bench/?.lua;" .. package.path
+local gen = require "gen_star"
+
+local env = os.getenv
+local function list(s) local t = {} for w in s:gmatch("[^,%s]+") do t[#t + 1] = w end return t end
+local B = env("B") or "build"
+local prefix = assert(env("BENCH_PREFIX"), "BENCH_PREFIX not set: run tools/run-bench")
+local quick = env("BENCH_QUICK") == "1"
+local Ns = list(env("BENCH_N") or (quick and "10,100" or "10,100,1000"))
+local reps = tonumber(env("BENCH_REPS") or (quick and 3 or 5))
+local reps_big = tonumber(env("BENCH_REPS_BIG") or 3)
+local shell_max = tonumber(env("BENCH_SHELL_MAX") or 200)
+local alts_wanted = list(env("BENCH_ALTS") or "shell,batch,pyroute2,raw,nslab_core,nslab")
+local gendir = B .. "/bench/gen"
+local log = B .. "/bench/stderr.log"
+local measure = B .. "/bench/measure"
+os.execute("mkdir -p " .. gendir .. " && : > " .. log)
+
+local out_lines = {}
+local function say(fmt, ...)
+  local s = select("#", ...) > 0 and fmt:format(...) or fmt
+  io.stdout:write(s, "\n")
+  io.stdout:flush()
+  out_lines[#out_lines + 1] = s
+end
+local function note(fmt, ...) io.stderr:write(fmt:format(...), "\n") end
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd))
+  local s = p:read("a")
+  p:close()
+  return s
+end
+local function ok(cmd) return os.execute(cmd .. " >/dev/null 2>&1") == true end
+
+-- Removes whatever a failed run left under our own prefix.
+local function scrub(p)
+  os.execute(("for n in $(ls /run/netns 2>/dev/null | grep '^%s'); do ip netns del $n; done 2>/dev/null")
+    :format(p))
+end
+
+local function parse(line)
+  local r = {}
+  for k, v in line:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(v) or v end
+  return r
+end
+
+---------------------------------------------------------------------------
+-- The alternatives of the star benchmark.
+local alts = {
+  shell = { label = "`ip` once per operation (shell)",
+            argv = function(n) return "sh " .. gen.shell(gendir, n, prefix) end },
+  batch = { label = "`ip -batch`, one process per namespace",
+            argv = function(n) return "sh " .. gen.batch(gendir, n, prefix) end },
+  pyroute2 = { label = "pyroute2 (IPRoute per namespace)",
+               argv = function(n) return ("/usr/bin/python3 bench/star_pyroute2.py %d %s"):format(n, prefix) end,
+               available = function() return ok("/usr/bin/python3 -c 'import pyroute2'") end },
+  raw = { label = "raw C on libnl (bench/star_raw.c)",
+          argv = function(n) return ("%s/bench/star_raw %d %s"):format(B, n, prefix) end },
+  nslab = { label = "nslab (bench/star_nslab.lua)",
+            argv = function(n) return ("%s/nslab bench/star_nslab.lua %d %s"):format(B, n, prefix) end,
+            available = function() return ok(B .. "/nslab bench/star_nslab.lua --probe") end },
+  nslab_core = { label = "nslab, core calls only (no lab layer)",
+                 argv = function(n) return ("%s/nslab bench/star_nslab.lua %d %s --core"):format(B, n, prefix) end,
+                 available = function() return ok(B .. "/nslab bench/star_nslab.lua --probe") end },
+}
+
+local order = {}
+for _, k in ipairs(alts_wanted) do
+  local a = assert(alts[k], "unknown alternative " .. k)
+  if a.available and not a.available() then
+    note("bench: %s not available, skipped", k)
+  else
+    order[#order + 1] = k
+  end
+end
+
+local function measure_once(k, n)
+  local cmd = ("%s -p %s -k %d -v 'sh bench/verify.sh %s %d' -- %s 2>>%s")
+    :format(measure, prefix, n + 1, prefix, n, alts[k].argv(n), log)
+  local r = parse(sh(cmd))
+  if r.status ~= 0 or r.verify ~= 0 or r.found ~= n + 1 or r.gone ~= n + 1 then
+    note("bench: %s N=%d failed: status=%s verify=%s found=%s gone=%s (see %s)", k, n,
+         tostring(r.status), tostring(r.verify), tostring(r.found), tostring(r.gone), log)
+    scrub(prefix)
+    return nil
+  end
+  r.total = r.build + r.teardown
+  return r
+end
+
+local function stats(xs)
+  local t = {}
+  for i, x in ipairs(xs) do t[i] = x end
+  table.sort(t)
+  local m = #t
+  if m == 0 then return nil end
+  local med = m % 2 == 1 and t[(m + 1) // 2] or (t[m // 2] + t[m // 2 + 1]) / 2
+  return med, t[1], t[m]
+end
+
+local function fmt_s(x)
+  if not x then return "-" end
+  if x < 1 then return ("%.3f s"):format(x) end
+  return ("%.2f s"):format(x)
+end
+
+local function star(n)
+  local runs, res = {}, {}
+  for _, k in ipairs(order) do res[k] = {} end
+  for rep = 1, (n > 200 and reps_big or reps) do
+    for _, k in ipairs(order) do
+      local once = k == "shell" and n > shell_max
+      if not (once and rep > 1) and not (res[k].failed and res[k].failed >= 2) then
+        note("bench: N=%d run %d %s", n, rep, k)
+        local r = measure_once(k, n)
+        if r then res[k][#res[k] + 1] = r
+        else res[k].failed = (res[k].failed or 0) + 1 end
+      end
+    end
+  end
+  runs[n] = res
+  return res
+end
+
+local function col(res, k, field)
+  local t = {}
+  for _, r in ipairs(res[k]) do t[#t + 1] = r[field] end
+  return t
+end
+
+local function star_table(n, res)
+  local base = res.nslab and #res.nslab > 0 and "nslab" or "raw"
+  say("")
+  say("### Star of %d hosts: build + teardown", n)
+  say("")
+  say("| alternative | runs | median | min | max | build | teardown | x %s | peak RSS | fds |", base)
+  say("|---|---|---|---|---|---|---|---|---|---|")
+  local bmed = stats(col(res, base, "total"))
+  for _, k in ipairs(order) do
+    local med, lo, hi = stats(col(res, k, "total"))
+    if med then
+      local rss = stats(col(res, k, "maxrss_kb"))
+      local fds = stats(col(res, k, "fds"))
+      local label = alts[k].label
+      if k == "shell" and n > shell_max then label = label .. " (1 run, capped)" end
+      say("| %s | %d | %s | %s | %s | %s | %s | %s | %.1f MiB | %d |", label, #res[k],
+          fmt_s(med), fmt_s(lo), fmt_s(hi), fmt_s((stats(col(res, k, "build")))),
+          fmt_s((stats(col(res, k, "teardown")))), bmed and ("%.2f"):format(med / bmed) or "-",
+          rss / 1024, fds)
+    elseif res[k].failed then
+      say("| %s | 0 | failed (%d) | | | | | | | |", alts[k].label, res[k].failed)
+    end
+  end
+end
+
+---------------------------------------------------------------------------
+-- All-pairs ping over a star of H hosts built by star_raw.
+local function timed(cmd)
+  local s = sh(("%s -x -- %s 2>>%s"):format(measure, cmd, log))
+  local r = parse(s)
+  r.replies = tonumber(s:match("replies=(%d+)"))
+  return r
+end
+
+local function overflows()
+  return tonumber(sh("dmesg 2>/dev/null | grep -c 'neighbor table overflow'")) or 0
+end
+
+local function ping_section()
+  local H = tonumber(env("BENCH_PING_HOSTS") or 50)
+  local sample = tonumber(env("BENCH_PING_SAMPLE") or 245)
+  local preps = tonumber(env("BENCH_PING_REPS") or (quick and 1 or 3))
+  local pairs = H * (H - 1)
+  local pp = prefix .. "p"
+  local pair_script, used = gen.ping_pair(gendir, H, pp, sample > 0 and sample or nil)
+  local nslab_ok = ok(B .. "/nslab bench/ping_nslab.lua --probe")
+  local tests = {
+    { key = "nslab", label = "nslab netns.ping_many (one process)",
+      cmd = ("%s/nslab bench/ping_nslab.lua %s %d"):format(B, pp, H), skip = not nslab_ok },
+    { key = "pair", label = ("`ip netns exec H ping -c1 -W1` per pair (%d of %d pairs, x%.1f)")
+        :format(used, pairs, pairs / used), cmd = "sh " .. pair_script, scale = pairs / used },
+    { key = "fseq", label = "`fping -r0` once per source, one after another",
+      cmd = "sh " .. gen.fping_seq(gendir, H, pp), reps = 1 },
+    { key = "fall", label = "`fping -r0` once per source, all started at once",
+      cmd = "sh " .. gen.fping_all(gendir, H, pp) },
+  }
+  if not nslab_ok then note("bench: nslab ping_many not available, skipped") end
+  assert(os.execute(("%s/bench/star_raw -s -b %d %s 2>>%s"):format(B, H, pp, log)), "ping star build failed")
+  -- One untimed round first, so that every method meets a bridge that has
+  -- learnt every MAC (until then it floods).
+  timed(tests[4].cmd)
+  local ovf0 = overflows()
+  local res = {}
+  for rep = 1, preps do
+    for _, t in ipairs(tests) do
+      if not t.skip and rep <= (t.reps or preps) then
+        note("bench: ping %d hosts run %d %s", H, rep, t.key)
+        res[t.key] = res[t.key] or {}
+        table.insert(res[t.key], timed(t.cmd))
+      end
+    end
+  end
+  local ovf1 = overflows()
+  os.execute(("%s/bench/star_raw -t %d %s 2>>%s"):format(B, H, pp, log))
+  say("")
+  say("### All-pairs ping, %d hosts (%d pairs, one echo each), static neighbour entries", H, pairs)
+  say("")
+  local base = res.nslab and "nslab" or nil
+  local bmed = base and stats(col(res, "nslab", "time"))
+  say("| method | runs | median | min | max | replies | x nslab |")
+  say("|---|---|---|---|---|---|---|")
+  for _, t in ipairs(tests) do
+    if res[t.key] then
+      local sc = t.scale or 1
+      local med, lo, hi = stats(col(res, t.key, "time"))
+      local rep = res[t.key][#res[t.key]]
+      local extra = ""
+      if rep.ping_many then extra = (" (ping_many %.3f s)"):format(rep.ping_many) end
+      local label = t.label
+      if sc ~= 1 then label = label .. ", extrapolated" end
+      say("| %s | %d | %s%s | %s | %s | %s/%d | %s |", label, #res[t.key], fmt_s(med * sc), extra,
+          fmt_s(lo * sc), fmt_s(hi * sc), tostring(rep.replies),
+          t.key == "pair" and used or pairs, bmed and ("%.0f"):format(med * sc / bmed) or "-")
+    end
+  end
+  say("")
+  say("Kernel \"neighbor table overflow\" messages during these runs: %d.", ovf1 - ovf0)
+  if env("BENCH_PING_DYNARP") ~= "0" then
+    -- The same without static entries: every host resolves every other.
+    assert(os.execute(("%s/bench/star_raw -b %d %s 2>>%s"):format(B, H, pp, log)))
+    local o0, lines = overflows(), {}
+    for _, t in ipairs(tests) do
+      if not t.skip and (t.key == "nslab" or t.key == "fall") then
+        local r = timed(t.cmd)
+        lines[#lines + 1] = ("| %s | %s | %s/%d |"):format(t.label, fmt_s(r.time), tostring(r.replies), pairs)
+      end
+    end
+    local o1 = overflows()
+    os.execute(("%s/bench/star_raw -t %d %s 2>>%s"):format(B, H, pp, log))
+    say("")
+    say("Without static neighbour entries (dynamic ARP; host gc_thresh3 = %s):",
+        sh("cat /proc/sys/net/ipv4/neigh/default/gc_thresh3"):gsub("%s+", ""))
+    say("")
+    say("| method | time | replies |")
+    say("|---|---|---|")
+    for _, l in ipairs(lines) do say(l) end
+    say("")
+    say("Kernel \"neighbor table overflow\" messages during these runs: %d.", o1 - o0)
+  end
+end
+
+---------------------------------------------------------------------------
+say("## Results")
+say("")
+say("Machine: %s, %s CPUs, kernel %s, iproute2 %s, libnl %s, pyroute2 %s.",
+    sh("uname -m"):gsub("%s+$", ""), sh("nproc"):gsub("%s+$", ""), sh("uname -r"):gsub("%s+$", ""),
+    sh("ip -V"):match("iproute2%-([%w%.]+)") or "?", sh("pkg-config --modversion libnl-3.0"):gsub("%s+$", ""),
+    sh("dpkg-query -W -f='${Version}' python3-pyroute2 2>/dev/null"):gsub("%s+$", ""))
+say("Command: `%s`; interleaved runs, medians; times are build + teardown until the kernel has unlisted every namespace.",
+    env("BENCH_COMMAND") or "tools/run-bench")
+for _, ns in ipairs(Ns) do
+  local n = tonumber(ns)
+  star_table(n, star(n))
+end
+if env("BENCH_PING") ~= "0" then ping_section() end
+local f = io.open(B .. "/bench/results.md", "w")
+if f then f:write(table.concat(out_lines, "\n"), "\n") f:close() end
