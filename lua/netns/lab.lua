@@ -331,8 +331,10 @@ LabMT.__tostring = function(self)
 end
 
 -- <close>: a normal exit raises a teardown failure; while an error unwinds,
--- teardown must not replace that error.
+-- teardown must not replace that error. Under `nslab --keep` the lab stays up
+-- for the runner to keep (an explicit l:down() still removes it).
 LabMT.__close = function(self, err)
+  if run_options().keep then return end
   if err ~= nil then
     pcall(updown.teardown, self)
   else

@@ -1,17 +1,145 @@
--- The runner nslab calls (minimal version; the lab layer replaces it).
+-- netns.run: what the nslab program calls (core/nslab.c parses the command
+-- line, this does the rest).
+--
+--   main(chunk, args, opts) -> exit_code, message|nil
+--       runs a scenario: applies the options, runs the chunk under xpcall,
+--       tears down every lab still up (or, with --keep, leaves them and says
+--       how to enter them), prints the report, and returns 0 (every check
+--       passed), 1 (a check failed) or 2 (the script raised: message and
+--       traceback). A signal arrives as the error "interrupted (SIGINT)" and
+--       unwinds the same way; nslab then exits 128+signo.
+--   clean(opts) -> exit_code     `nslab clean`
+--   list(opts) -> exit_code      `nslab list`
+--   options() -> opts            the current options; defaults outside nslab
+--       (stock lua5.4, busted), where NSLAB_PREFIX gives the prefix.
 local M = {}
-local current = {}
 
-function M.options() return current end
+local current
 
-function M.main(chunk, args, opts)
-  current = opts or {}
-  local ok, err = xpcall(chunk, debug.traceback, table.unpack(args))
-  if not ok then return 2, tostring(err) end
-  return 0
+local function defaults()
+  local p = os.getenv("NSLAB_PREFIX")
+  return {
+    keep = false, tap = false, junit = nil, trace = false, color = false, script = nil,
+    prefix = (p and p ~= "") and p or nil, fail_fast = false,
+  }
 end
 
-function M.clean() return 0 end
-function M.list() return 0 end
+function M.options()
+  return current or defaults()
+end
+
+local function normalize(opts)
+  local o = defaults()
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return o
+end
+
+-- os.exit inside a scenario must not skip teardown: it unwinds like an error
+-- carrying the code, and main returns that code once the labs are down.
+local ExitMT = { __tostring = function(e) return ("os.exit(%s)"):format(tostring(e.code)) end }
+
+local function exit_code(e)
+  if e.code == nil or e.code == true then return 0 end
+  if e.code == false then return 1 end
+  return math.tointeger(e.code) or 1
+end
+
+local function handler(e)
+  if getmetatable(e) == ExitMT then return e end
+  local s = type(e) == "table" and e.message or tostring(e)
+  if type(s) ~= "string" then s = tostring(e) end
+  if s:match("interrupted %(%w+%)$") then return s end
+  return debug.traceback(s, 2)
+end
+
+-- Tears down (or keeps) every lab still up; returns a list of problems.
+local function finish_labs(o, out)
+  local lab, updown = require "netns.lab", require "netns.lab_updown"
+  local problems = {}
+  for _, l in ipairs(lab.up_labs()) do
+    if o.keep then
+      local names = updown.keep(l)
+      out:write(("lab '%s' is left up (--keep). Enter it with:\n"):format(l.name))
+      for _, n in ipairs(names) do out:write(("  ip netns exec %s bash\n"):format(n)) end
+      out:write("Remove it with: nslab clean\n")
+    else
+      local p = updown.teardown(l)
+      if p then
+        problems[#problems + 1] = ("teardown of lab '%s': %s"):format(l.name, table.concat(p, "; "))
+      end
+    end
+  end
+  return problems
+end
+
+function M.main(chunk, args, opts)
+  local o = normalize(opts)
+  current = o
+  local report = require "netns.report"
+  report.reset()
+  local trace
+  if o.trace then
+    trace = require "netns.trace"
+    trace.enable(io.stderr)
+  end
+  local out = o.tap and io.stderr or io.stdout -- TAP owns stdout
+  local real_exit = os.exit
+  os.exit = function(code) error(setmetatable({ code = code }, ExitMT)) end
+  local ok, err = xpcall(chunk, handler, table.unpack(args or {}))
+  os.exit = real_exit
+
+  local code, msg, explicit = 0, nil, nil
+  if not ok then
+    if getmetatable(err) == ExitMT then explicit = exit_code(err) else code, msg = 2, err end
+  end
+  local tok, problems = pcall(finish_labs, o, out)
+  if not tok then problems = { tostring(problems) } end
+  if #problems > 0 then
+    code = 2
+    msg = (msg and (msg .. "\n") or "") .. table.concat(problems, "\n")
+  end
+  if trace then trace.disable() end
+
+  if o.tap then
+    report.tap(io.stdout)
+  elseif #report.checks() > 0 then
+    report.summary(io.stdout, { color = o.color })
+  end
+  if o.junit then
+    local jok, jerr = pcall(report.junit, o.junit)
+    if not jok then
+      code = 2
+      msg = (msg and (msg .. "\n") or "") .. tostring(jerr)
+    end
+  end
+  if code == 0 and report.failed() > 0 then code = 1 end
+  if explicit and explicit > code then code = explicit end
+  io.stdout:flush()
+  return code, msg
+end
+
+-- `nslab clean`: removes what runs whose process is gone left behind.
+function M.clean(opts)
+  current = normalize(opts)
+  local journal = require "netns.journal"
+  local ok, n, all = pcall(journal.clean, io.stdout)
+  if not ok then
+    io.stderr:write("nslab clean: ", tostring(n), "\n")
+    return 2
+  end
+  return all and 0 or 1
+end
+
+-- `nslab list`: the labs that are up and who owns them.
+function M.list(opts)
+  current = normalize(opts)
+  local journal = require "netns.journal"
+  local ok, e = pcall(journal.list, io.stdout)
+  if not ok then
+    io.stderr:write("nslab list: ", tostring(e), "\n")
+    return 2
+  end
+  return 0
+end
 
 return M
