@@ -450,3 +450,60 @@ describe("check.ping_all", function()
     assert.equal(netns.list and 2 or 2, #d.pairs)
   end)
 end)
+
+describe("netns.assertions", function()
+  require "netns.assertions"
+  after_each(function()
+    report.reset()
+    T.cleanup()
+  end)
+
+  local function message(f)
+    local ok, e = pcall(f)
+    assert(not ok, "the assertion should have failed")
+    return tostring(e)
+  end
+
+  it("pass and fail with what was expected and what happened", function()
+    local n = router_lab()
+    assert.reachable(n.ns1.ns, "192.0.2.254")
+    assert.reachable(n.ns1, "192.0.2.254", { ttl = 64 })
+    assert.unreachable(n.ns1, "198.51.100.1", { how = "network unreachable" })
+    assert.is_not.reachable(n.ns1, "198.51.100.1")
+    assert.has_route(n.ns1, "192.0.2.0/24", { dev = "ns1-veth0" })
+    assert.has_addr(n.ns1, "ns1-veth0", "192.0.2.1/24")
+    assert.has_addr(n.ns1, "192.0.2.1")
+    assert.link_up(n.ns1, "ns1-veth0")
+    assert.has_sysctl(n.router, "net.ipv4.ip_forward", 0)
+    local m = message(function() assert.reachable(n.ns1, "198.51.100.1") end)
+    assert.truthy(m:find("ns1 reaches 198.51.100.1\n  expected: reply from 198.51.100.1\n" ..
+                         "  actual:   no reply: Network is unreachable", 1, true), m)
+    assert.truthy(m:find("^spec/check_spec.lua:%d+: "), m)
+    m = message(function() assert.is_not.reachable(n.ns1, "192.0.2.254") end)
+    assert.truthy(m:find("expected this not to hold: ns1 reaches 192.0.2.254\n" ..
+                         "  actual:   reply from 192.0.2.254, TTL 64 (1/1 received)", 1, true), m)
+    m = message(function() assert.has_route(n.ns1, "default", { via = "192.0.2.254" }) end)
+    assert.truthy(m:find("ns1 has route default via 192.0.2.254\n  expected: default via 192.0.2.254\n" ..
+                         "  actual:   no route to default", 1, true), m)
+    m = message(function() assert.link_up(n.ns1, "nope0") end)
+    assert.truthy(m:find("ns1: link nope0 is up\n  expected: up\n  actual:   no such link", 1, true), m)
+    -- with a lab first, nodes by name
+    local lab = fake_lab(n)
+    assert.unreachable(lab, "ns1", "ns2", { timeout = 0.2 })
+    assert.has_neigh(lab, "ns1", "192.0.2.254", "00:00:5e:00:53:fe")
+    -- nothing was recorded in the run's report
+    assert.equal(0, #report.checks())
+  end)
+
+  it("register in luassert only and set no globals", function()
+    local out, ok = T.run([[lua5.4 -e '
+      require "luassert"
+      local before = {}
+      for k in pairs(_G) do before[k] = true end
+      local m = require "netns.assertions"
+      for k in pairs(_G) do if not before[k] then print("new global", k) end end
+      print(type(require("luassert.namespaces").assertion.has_route))']])
+    assert.is_true(ok, out)
+    assert.equal("table\n", out)
+  end)
+end)
