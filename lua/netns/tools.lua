@@ -1,0 +1,223 @@
+-- netns.tools: what a scenario needs besides the lab itself.
+--
+--   local tools = require "netns.tools"
+--   local bin = tools.need{ "tcpdump", "nc" }   -- paths, or exit 77 naming what is missing
+--   tools.wait_port(l.ns2, 54321, { proto = "tcp", process = server })
+--   local tmp <close> = tools.tempdir(l.ns1)    -- tmp.path, removed when closed
+--   tools.expect("the page arrived", ok, "hello", got)
+--
+-- Scenarios install nothing at run time (tools/install-deps does that once).
+-- need() looks every program up before the lab is built, so a missing tool is
+-- one clear message (the program, its Debian package, the install command)
+-- and exit status 77, the usual "skipped" code (automake, meson), instead of
+-- a failure halfway through. Processes run only inside the lab's namespaces:
+-- the port and directory helpers go through ns:exec, never a shell.
+local netns = require "netns"
+local report = require "netns.report"
+
+local tools = {}
+
+-- The Debian package each program comes from (the README's set-up installs them).
+tools.packages = {
+  tcpdump = "tcpdump", dnsmasq = "dnsmasq-base", dhclient = "isc-dhcp-client",
+  nft = "nftables", nc = "netcat-openbsd", python3 = "python3", curl = "curl",
+  fping = "fping", ping = "iputils-ping", ss = "iproute2", ip = "iproute2",
+  mktemp = "coreutils", rm = "coreutils", chmod = "coreutils", sh = "dash",
+}
+
+tools.SKIP = 77
+
+local SYSTEM_DIRS = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin" }
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  -- A directory opens too on Linux, but cannot be read; a program is never empty.
+  local ok = f:read(1) ~= nil
+  f:close()
+  return ok
+end
+
+-- tools.find(name) -> path | nil: name in $PATH, then in the system's
+-- sbin and bin directories (sudo and cron often leave sbin out of PATH).
+function tools.find(name)
+  if type(name) ~= "string" or name == "" then
+    error(("bad argument #1 to 'find' (program name expected, got %s)"):format(type(name)), 2)
+  end
+  if name:find("/", 1, true) then return exists(name) and name or nil end
+  local seen = {}
+  local dirs = {}
+  for d in (os.getenv("PATH") or ""):gmatch("[^:]+") do dirs[#dirs + 1] = d end
+  for _, d in ipairs(SYSTEM_DIRS) do dirs[#dirs + 1] = d end
+  for _, d in ipairs(dirs) do
+    if not seen[d] then
+      seen[d] = true
+      local p = d .. "/" .. name
+      if exists(p) then return p end
+    end
+  end
+  return nil
+end
+
+-- tools.missing(names) -> { name, ... } of the programs not found.
+function tools.missing(names)
+  local t = {}
+  for _, n in ipairs(names) do
+    if not tools.find(n) then t[#t + 1] = n end
+  end
+  return t
+end
+
+-- tools.need{ "tcpdump", "dnsmasq", ... } -> { tcpdump = "/usr/bin/tcpdump", ... }
+-- When any is missing, says which (and the packages to install) on stderr and
+-- exits with status 77 (under nslab the exit unwinds, so labs still go down).
+function tools.need(names)
+  if type(names) == "string" then names = { names } end
+  if type(names) ~= "table" then
+    error(("bad argument #1 to 'need' (array of program names expected, got %s)"):format(type(names)), 2)
+  end
+  local found, missing, pkgs, seen = {}, {}, {}, {}
+  for _, n in ipairs(names) do
+    local p = tools.find(n)
+    if p then
+      found[n] = p
+    else
+      missing[#missing + 1] = n
+      local pkg = tools.packages[n] or n
+      if not seen[pkg] then seen[pkg] = true; pkgs[#pkgs + 1] = pkg end
+    end
+  end
+  if #missing == 0 then return found end
+  local script = arg and arg[0] or "this scenario"
+  io.stderr:write(("%s: needs %s, not found in PATH or the system's bin directories.\n")
+    :format(script, table.concat(missing, ", ")))
+  io.stderr:write(("Nothing was changed. Install with: apt-get install %s  (or: sudo tools/install-deps)\n")
+    :format(table.concat(pkgs, " ")))
+  io.stderr:flush()
+  os.exit(tools.SKIP)
+end
+
+local function ns_of(x)
+  if type(x) == "table" and x.ns then return x.ns end
+  return x
+end
+
+local function sleep(s)
+  if netns.sleep then netns.sleep(s) else os.execute("sleep " .. s) end
+end
+
+-- tools.wait_port(node, port [, {proto="tcp"|"udp", timeout=5, process=}])
+-- -> true | false, why: polls (with `ss`, inside the node's namespace) until
+-- something listens on the port, so a client never races its server. Gives
+-- up at the deadline, or at once when the given process has exited (why then
+-- carries what it printed on stderr).
+function tools.wait_port(node, port, opts)
+  opts = opts or {}
+  local ns = ns_of(node)
+  if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+    error(("bad argument #2 to 'wait_port' (port 1-65535 expected, got %s)"):format(tostring(port)), 2)
+  end
+  local proto = opts.proto or "tcp"
+  if proto ~= "tcp" and proto ~= "udp" then
+    error(("bad argument #3 to 'wait_port' (field 'proto': \"tcp\" or \"udp\", got %s)"):format(tostring(proto)), 2)
+  end
+  local deadline = netns.now() + (opts.timeout or 5)
+  local argv = { tools.find("ss") or "ss", "-Hln" .. (proto == "tcp" and "t" or "u"), "sport", "=", ":" .. port }
+  local err = ""
+  while true do
+    local r = ns:exec(argv, { timeout = 5 })
+    if r.code == 0 and r.stdout:find("%S") then return true end
+    local p = opts.process
+    if p then
+      local _, e = p:read()
+      err = err .. (e or "")
+      if not p:running() then
+        local w = p:wait(0) or {}
+        return false, ("%s exited (%s %s) before listening on %s port %d: %s"):format(
+          opts.name or "the server", w.status or "?", tostring(w.code or w.signal), proto, port,
+          (err .. (w.stderr or "")):gsub("%s+$", ""))
+      end
+    end
+    if netns.now() > deadline then
+      return false, ("nothing listens on %s port %d after %gs"):format(proto, port, opts.timeout or 5)
+    end
+    sleep(0.02)
+  end
+end
+
+-- tools.wait(fn [, timeout]) -> the first true value of fn(), or nil at the
+-- deadline (default 5 s). Polling with a deadline, never sleep-and-hope.
+function tools.wait(fn, timeout)
+  local deadline = netns.now() + (timeout or 5)
+  while true do
+    local v = fn()
+    if v then return v end
+    if netns.now() > deadline then return nil end
+    sleep(0.02)
+  end
+end
+
+local TmpMT = {}
+TmpMT.__index = TmpMT
+function TmpMT:remove()
+  if self.removed then return end
+  self.removed = true
+  local ns = self.ns
+  if ns and not ns.closed then
+    ns:exec({ tools.find("rm") or "rm", "-rf", "--one-file-system", "--", self.path }, { timeout = 10 })
+  end
+end
+TmpMT.__close = TmpMT.remove
+TmpMT.__gc = TmpMT.remove
+
+-- tools.tempdir(node [, tag]) -> {path=, remove()}: a fresh private directory
+-- under $TMPDIR or /tmp (made by `mktemp -d` in the node's namespace), for
+-- lease and pid files and web roots. Use it with <close>, declared after the
+-- lab so it is removed while the lab is still up.
+function tools.tempdir(node, tag)
+  local ns = ns_of(node)
+  local r = ns:exec({ tools.find("mktemp") or "mktemp", "-d", "-t", ("nslab-%s.XXXXXX"):format(tag or "tmp") },
+    { timeout = 10 })
+  if r.code ~= 0 then error("mktemp -d: " .. (r.stderr or "failed"), 2) end
+  return setmetatable({ path = (r.stdout:gsub("%s+$", "")), ns = ns }, TmpMT)
+end
+
+-- tools.write(path, text [, mode, node]): writes a file; with a mode ("755"),
+-- then runs chmod in node's namespace (pure Lua cannot set modes).
+function tools.write(path, text, mode, node)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+  if mode then
+    local r = ns_of(node):exec({ tools.find("chmod") or "chmod", mode, path }, { timeout = 10 })
+    if r.code ~= 0 then error("chmod " .. mode .. " " .. path .. ": " .. r.stderr, 2) end
+  end
+end
+
+-- tools.read(path) -> contents | nil
+function tools.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The script line that called, for a check's "at file:line".
+local function where(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  if not info or info.currentline <= 0 then return nil end
+  return ("%s:%d"):format(info.short_src, info.currentline)
+end
+tools._where = where
+
+-- tools.expect(name, ok, expected, actual) -> ok: a scenario's own check, for
+-- facts netns.check has no function for (a payload, a leased address, a file
+-- left unchanged); recorded in the run's report like the others.
+function tools.expect(name, ok, expected, actual)
+  report.record { name = name, ok = ok and true or false, expected = expected, actual = actual,
+                  where = where(2) }
+  return ok and true or false
+end
+
+return tools
