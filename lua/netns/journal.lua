@@ -84,7 +84,8 @@ J.write_atomic = write_atomic
 
 -- ---- processes ----
 
--- pid, start time (clock ticks since boot) of a process, or nil if gone.
+-- pid, start time (clock ticks since boot) and state letter of a process,
+-- or nil if there is no such process.
 function J.proc(pid)
   local s = readfile(("/proc/%s/stat"):format(pid or "self"))
   if not s then return nil end
@@ -92,12 +93,14 @@ function J.proc(pid)
   local f = {}
   for w in rest:gmatch("%S+") do f[#f + 1] = w end
   -- rest starts at field 3 (state); field 22 (starttime) is f[20]
-  return tonumber(s:match("^(%d+)")), f[20]
+  return tonumber(s:match("^(%d+)")), f[20], f[1]
 end
 
+-- Is the process that started at `start` still running? A zombie (killed,
+-- not yet reaped by its parent) is not: it holds nothing any more.
 function J.alive(pid, start)
-  local p, st = J.proc(pid)
-  return p ~= nil and st == start
+  local p, st, state = J.proc(pid)
+  return p ~= nil and st == start and state ~= "Z" and state ~= "X"
 end
 
 local self_pid, self_start = J.proc()
@@ -193,7 +196,8 @@ function J.all()
       if r then out[#out + 1] = r else junk[#junk + 1] = path end
     elseif f:match("%.journal%.tmp$") then
       local pid = tonumber(f:match("%-(%d+)%-%d+%.journal%.tmp$"))
-      if pid and not J.proc(pid) then junk[#junk + 1] = path end
+      local _, _, state = J.proc(pid or 0)
+      if pid and (not state or state == "Z" or state == "X") then junk[#junk + 1] = path end
     end
   end
   return out, junk

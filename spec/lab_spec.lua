@@ -1,0 +1,370 @@
+-- netns.lab: descriptions are validated as a whole with errors at the script
+-- line that declared the bad thing; up creates everything in order, a failure
+-- in the middle leaves nothing; down (and <close>, and the end of a Lua
+-- process) leaves nothing, checked from outside with `ip`.
+local netns = require "netns"
+local lab = require "netns.lab"
+local T = require "spec.testlib"
+
+local labs = {}
+
+-- A lab with a unique prefix; torn down and its names removed after each test.
+local function newlab(desc)
+  desc = desc or {}
+  desc.prefix = T.name("L") .. "-"
+  local l = lab.new(desc)
+  labs[#labs + 1] = l
+  return l
+end
+
+local function cleanup()
+  for i = #labs, 1, -1 do
+    local l = labs[i]
+    pcall(l.down, l)
+    for _, node in pairs(l.nodes) do T.track(node.nsname) end
+    if l.journal then os.remove(l.journal.path) end
+    labs[i] = nil
+  end
+  T.cleanup()
+end
+
+local function here() return debug.getinfo(2, "l").currentline end
+
+local function listed(prefix)
+  local t = {}
+  for line in T.run("ip netns list"):gmatch("[^\n]+") do
+    local n = line:match("^(%S+)")
+    if n:sub(1, #prefix) == prefix then t[#t + 1] = n end
+  end
+  return t
+end
+
+local function err_of(fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  return tostring(e), e
+end
+
+local function esc(s) return (s:gsub("%p", "%%%0")) end
+
+describe("lab descriptions", function()
+  after_each(cleanup)
+
+  it("point a link to an unknown node at the link's line, and nothing is created", function()
+    local l = newlab()
+    l:host("ns1")
+    l:link("ns1 192.0.2.1/24", "nope 192.0.2.2/24") local line = here()
+    local msg = err_of(l.up, l)
+    assert.matches("lab_spec%.lua:" .. line .. ": link: unknown node 'nope'", msg)
+    assert.are.same({}, listed(l.prefix))
+  end)
+
+  it("refuse a node declared twice at once, naming the first declaration", function()
+    local l = newlab()
+    l:host("ns1") local first = here()
+    local msg = err_of(function() l:router("ns1") end) local line = here()
+    assert.matches("lab_spec%.lua:" .. line .. ": router: node 'ns1' already declared at .*lab_spec%.lua:" .. first, msg)
+  end)
+
+  it("refuse a duplicate address at its second line", function()
+    local l = newlab()
+    l:host("a"); l:host("b"); l:host("c")
+    l:link("a 192.0.2.1/24", "b 192.0.2.2/24") local first = here()
+    l:link("a:a-x 198.51.100.1/24", "c 192.0.2.2/24") local line = here()
+    local msg = err_of(l.validate, l)
+    assert.matches("lab_spec%.lua:" .. line .. ": address 192%.0%.2%.2/24 on c:c%-eth0 is already on b:b%-eth0 %(.*:" .. first .. "%)", msg)
+  end)
+
+  it("refuse the ends of a link that share no subnet (a typo)", function()
+    local l = newlab()
+    l:host("ns1"); l:router("router")
+    l:link("ns1 192.0.2.1/24", "router 192.0.3.254/24") local line = here()
+    local msg = err_of(l.validate, l)
+    assert.matches("lab_spec%.lua:" .. line .. ": the addresses on this segment share no subnet", msg)
+  end)
+
+  it("refuse network and broadcast addresses on interfaces", function()
+    local l = newlab()
+    l:host("a"); l:host("b")
+    l:link("a 192.0.2.0/24", "b 192.0.2.255/24") local line = here()
+    local msg = err_of(l.validate, l)
+    assert.matches(":" .. line .. ": 192%.0%.2%.0/24 on a:a%-eth0 is the network address", msg)
+    assert.matches(":" .. line .. ": 192%.0%.2%.255/24 on b:b%-eth0 is the broadcast address", msg)
+  end)
+
+  it("refuse names longer than 15 bytes: explicit ones at once, default ones at validation", function()
+    local l = newlab()
+    l:host("ns1"); l:host("ns2")
+    local msg = err_of(function() l:link("ns1:sixteen-bytes-xx", "ns2") end) local line = here()
+    assert.matches(":" .. line .. ": link: interface name 'sixteen%-bytes%-xx' is 16 bytes %(1 to 15 allowed%)", msg)
+    l:host("longhostname")
+    l:link("longhostname", "ns1") line = here()
+    msg = err_of(l.validate, l)
+    assert.matches(":" .. line .. ": default interface name 'longhostname%-eth0' .* longer than 15 bytes", msg)
+  end)
+
+  it("refuse bad addresses, MACs, MTUs and unknown options at the declaring line", function()
+    local l = newlab()
+    l:host("a"); l:host("b")
+    for _, case in ipairs {
+      { function() l:link("a 10.0.0.1/33", "b") end, "bad address '10%.0%.0%.1/33'" },
+      { function() l:link("a 10.1/8", "b") end, "bad address '10%.1/8'" },
+      { function() l:link("a mac=01:00:5e:00:00:01", "b") end, "multicast" },
+      { function() l:link("a", "b", { mtu = 20 }) end, "mtu must be an integer from 68" },
+      { function() l:host("c", { colour = "red" }) end, "unknown option 'colour'" },
+      { function() l:host("bad/name") end, "bad node name" },
+      { function() l:route("a", "10.9.0.0/16 via") end, "cannot read route" },
+      { function() l:sysctl("a", "ip_forward", 1) end, "bad sysctl key" },
+    } do
+      local msg = err_of(case[1])
+      assert.matches("^[^:]*lab_spec%.lua:%d+: ", msg)
+      assert.matches(case[2], msg)
+    end
+  end)
+
+  it("refuse a gateway on no subnet of its node, at the route's line", function()
+    local l = newlab()
+    l:host("ns1"); l:router("router")
+    l:link("ns1 192.0.2.1/24", "router 192.0.2.254/24")
+    l:route("ns1", "198.51.100.0/24 via 203.0.113.1") local line = here()
+    local msg = err_of(l.validate, l)
+    assert.matches(":" .. line .. ": route on 'ns1': gateway 203%.0%.113%.1 is on no subnet", msg)
+  end)
+
+  it("refuse addresses on switch ports and report every error at once", function()
+    local l = newlab()
+    l:switch("sw"); l:host("a"); l:host("b")
+    l:link("a 192.0.2.1/24", "sw 192.0.2.9/24") local l1 = here()
+    l:link("b 192.0.2.1/24", "ghost") local l2 = here()
+    local msg = err_of(l.validate, l)
+    assert.matches(":" .. l1 .. ": sw:sw%-eth0 is a port of switch 'sw'", msg)
+    assert.matches(":" .. l2 .. ": link: unknown node 'ghost'", msg)
+  end)
+
+  it("point errors of the data form at the lab.new line", function()
+    local l = lab.new { prefix = T.name("L") .. "-", hosts = { "a" }, links = { { "a 192.0.2.1/24", "b 192.0.2.2/24" } } } local line = here()
+    labs[#labs + 1] = l
+    local msg = err_of(l.validate, l)
+    assert.matches("lab_spec%.lua:" .. line .. ": link: unknown node 'b'", msg)
+  end)
+
+  it("resolve default names, peers, gateways named by node, and the pool", function()
+    local l = newlab { pool = { ipv4 = "10.20.0.0/16", ipv6 = "fd00:20::/48" } }
+    l:host("ns1", { default = "r" }); l:router("r"); l:host("ns2", { default = "r" })
+    l:link("ns1", "r"); l:link("ns2", "r:gw1")
+    l:validate()
+    assert.are.equal("ns1-eth0", l.nodes.ns1.ifaces[1].name)
+    assert.are.equal("r-eth0", l.nodes.r.ifaces[1].name)
+    assert.are.equal("gw1", l.nodes.r.ifaces[2].name)
+    assert.are.same({ "10.20.0.1/24", "fd00:20::1/64" }, l.nodes.ns1.ifaces[1].addrs)
+    assert.are.same({ "10.20.1.2/24", "fd00:20:0:1::2/64" }, l.nodes.r.ifaces[2].addrs)
+    assert.are.equal(l.nodes.r, l.nodes.ns1.ifaces[1].peer.node)
+    assert.are.equal("10.20.0.2", l.nodes.ns1.resolved[1].via)
+    assert.are.equal("fd00:20::2", l.nodes.ns1.resolved[2].via)
+    local n, i = l:owner("10.20.1.2")
+    assert.are.equal(l.nodes.r, n)
+    assert.are.equal("gw1", i.name)
+    assert.are.equal("10.20.1.1", l:address("ns2"))
+    assert.are.equal(l.nodes.ns1, l.ns1)
+    assert.are.equal(l.nodes.ns1, l:node(l.prefix .. "ns1"))
+  end)
+end)
+
+describe("lab up and down", function()
+  after_each(cleanup)
+
+  local function router_lab(extra)
+    local l = newlab()
+    l:host("ns1", { default = "router", etc = { hosts = true } })
+    l:host("ns2", { default = "router" })
+    l:router("router")
+    l:link("ns1:ns1-veth0 192.0.2.1/24 2001:db8:1::1/64 mac=00:00:5e:00:53:01",
+      "router:gw-veth0 192.0.2.254/24 2001:db8:1::fe/64")
+    l:link("ns2:ns2-veth0 198.51.100.1/24 2001:db8:2::1/64",
+      "router:gw-veth1 198.51.100.254/24 2001:db8:2::fe/64")
+    if extra then extra(l) end
+    return l
+  end
+
+  it("create namespaces, links, addresses, routes, sysctls and /etc files, seen from outside", function()
+    local l = router_lab()
+    l:up()
+    local p = l.prefix
+    assert.are.same({ p .. "ns1", p .. "ns2", p .. "router" }, (function()
+      local t = listed(p); table.sort(t); return t end)())
+    local links = T.ipj("-n", p .. "ns1", "-d", "link", "show")
+    local by = {}
+    for _, k in ipairs(links) do by[k.ifname] = k end
+    assert.are.equal("00:00:5e:00:53:01", by["ns1-veth0"].address)
+    assert.matches("^nslab:", by.lo.ifalias)
+    assert.truthy(by.lo.flags and table.concat(by.lo.flags, ","):find("UP"))
+    local addrs = T.run("ip -n " .. p .. "ns1 addr show dev ns1-veth0")
+    assert.matches("inet 192%.0%.2%.1/24 brd 192%.0%.2%.255", addrs)
+    assert.matches("inet6 2001:db8:1::1/64 scope global nodad", addrs)
+    assert.matches("default via 192%.0%.2%.254", (T.run("ip -n " .. p .. "ns1 route")))
+    assert.matches("default via 2001:db8:1::fe", (T.run("ip -n " .. p .. "ns1 -6 route")))
+    assert.are.equal("1\n", (T.run("ip netns exec " .. p .. "router sysctl -n net.ipv4.ip_forward")))
+    assert.are.equal("1\n", (T.run("ip netns exec " .. p .. "router sysctl -n net.ipv6.conf.all.forwarding")))
+    local hosts = T.run("ip netns exec " .. p .. "ns1 cat /etc/hosts")
+    assert.matches("198%.51%.100%.1\tns2", hosts)
+    assert.is_true(l.ns1:ping("198.51.100.1", { count = 1, timeout = 2 }).ok)
+    assert.is_true(l.ns1:ping("2001:db8:2::1", { count = 1, timeout = 2 }).ok)
+    l:down()
+    assert.are.same({}, listed(p))
+    assert.is_nil(io.open("/etc/netns/" .. p .. "ns1/hosts"))
+    assert.is_nil(io.open(l.journal.path))
+  end)
+
+  it("put each switch's bridge in a namespace of its own, with the ports enslaved", function()
+    local l = newlab()
+    l:switch("bridge", { bridge = "br0" })
+    for i = 1, 3 do
+      l:host("ns" .. i)
+      l:link(("ns%d 192.0.2.%d/24"):format(i, i), "bridge")
+    end
+    l:up()
+    local ports = T.ipj("-n", l.prefix .. "bridge", "link", "show", "master", "br0")
+    assert.are.equal(3, #ports)
+    assert.is_true(l.ns1:ping("192.0.2.3", { count = 1, timeout = 2 }).ok)
+    l:down()
+    assert.are.same({}, listed(l.prefix))
+  end)
+
+  it("put a switch at a router: the bridge carries the router's address", function()
+    local l = newlab()
+    l:router("router")
+    l:switch("lan", { at = "router", bridge = "br-lan", addrs = "192.0.2.254/24" })
+    l:host("ns1", { default = "router" })
+    l:link("ns1 192.0.2.1/24", "lan")
+    l:up()
+    assert.are.equal(1, #listed(l.prefix .. "router"))
+    assert.are.same({}, listed(l.prefix .. "lan"))
+    assert.is_true(l.ns1:ping("192.0.2.254", { count = 1, timeout = 2 }).ok)
+    l:down()
+  end)
+
+  it("remove everything when a step fails in the middle, naming the step and the line", function()
+    local l = router_lab(function(x)
+      x:sysctl("ns2", "net.ipv4.conf.nosuchdev.forwarding", 1)
+    end)
+    local line = here() - 2
+    local msg, e = err_of(l.up, l)
+    assert.matches(":" .. line .. ": lab '.*': up failed at step 'sysctls'", msg)
+    assert.matches("ENOENT", msg)
+    assert.matches("everything it had created was removed", msg)
+    assert.are.equal("sysctls", e.step)
+    assert.are.same({}, listed(l.prefix))
+    assert.is_nil(io.open(l.journal.path))
+    assert.is_nil(io.open("/etc/netns/" .. l.prefix .. "ns1/hosts"))
+  end)
+
+  it("remove everything when the kernel refuses a route declared last", function()
+    local l = router_lab(function(x)
+      x:route("ns2", "203.0.113.0/24 via 198.51.100.254")
+      x:route("ns2", "203.0.113.0/24 via 198.51.100.254")
+    end)
+    local line = here() - 2
+    local msg, e = err_of(l.up, l)
+    assert.matches(":" .. line .. ": lab '.*': up failed at step 'routes'", msg)
+    assert.are.equal("EEXIST", e.code)
+    assert.are.same({}, listed(l.prefix))
+  end)
+
+  it("refuse a name that exists and is not the lab's, and never delete it", function()
+    local l = router_lab()
+    local theirs = l.prefix .. "ns2"
+    T.track(theirs)
+    assert.is_true(select(2, T.run("ip netns add " .. theirs)))
+    local msg = err_of(l.up, l)
+    assert.matches("namespace '" .. esc(theirs) .. "' %(node 'ns2'%) already exists and is not this lab's", msg)
+    assert.are.same({ theirs }, listed(l.prefix))
+  end)
+
+  it("come up and go down three times in a row, and a new lab with the same names at once", function()
+    local l = router_lab()
+    for _ = 1, 3 do
+      l:up()
+      assert.are.equal(3, #listed(l.prefix))
+      assert.is_true(l.ns1:ping("198.51.100.1", { count = 1, timeout = 2 }).ok)
+      l:down()
+      assert.are.same({}, listed(l.prefix))
+    end
+    local again = lab.new { prefix = l.prefix }
+    labs[#labs + 1] = again
+    again:host("ns1"); again:host("router")
+    again:link("ns1:ns1-veth0 192.0.2.1/24", "router:gw-veth0 192.0.2.254/24")
+    again:up()
+    again:down()
+    assert.are.same({}, listed(l.prefix))
+  end)
+
+  it("go down at the end of a <close> block, also when an error unwinds it", function()
+    local prefix
+    do
+      local l <close> = router_lab()
+      l:up()
+      prefix = l.prefix
+      assert.are.equal(3, #listed(prefix))
+    end
+    assert.are.same({}, listed(prefix))
+    local ok = pcall(function()
+      local l <close> = router_lab()
+      l:up()
+      prefix = l.prefix
+      error("scenario failed")
+    end)
+    assert.is_false(ok)
+    assert.are.same({}, listed(prefix))
+  end)
+
+  it("kill the lab's processes on down", function()
+    local l = router_lab()
+    l:up()
+    local p = l.ns1:spawn({ "sleep", "60" })
+    local pid = p.pid
+    l:down()
+    assert.are.same({}, listed(l.prefix))
+    assert.is_true(T.wait_until(function() return not io.open("/proc/" .. pid .. "/stat") or not p:running() end, 5))
+    p:close()
+  end)
+
+  it("apply routes and sysctls declared on a lab that is up (a staged scenario)", function()
+    local l = newlab()
+    l:host("ns1"); l:host("ns2"); l:router("router", { forwarding = false })
+    l:link("ns1 192.0.2.1/24", "router 192.0.2.254/24")
+    l:link("ns2 198.51.100.1/24", "router 198.51.100.254/24")
+    l:up()
+    local r = l.ns1:ping("198.51.100.1", { count = 1, timeout = 1 })
+    assert.is_false(r.ok)
+    l:default("ns1", "router"); l:default("ns2", "router")
+    assert.is_false(l.ns1:ping("198.51.100.1", { count = 1, timeout = 1 }).ok)
+    l:forwarding("router", true)
+    r = l.ns1:ping("198.51.100.1", { count = 1, timeout = 2 })
+    assert.is_true(r.ok)
+    assert.are.equal(63, r.replies[1].ttl)
+    local msg = err_of(function() l:route("ns1", "10.9.0.0/16 via 203.0.113.9") end) local line = here()
+    assert.matches(":" .. line .. ": route on 'ns1': gateway", msg)
+    l:down()
+  end)
+
+  it("are torn down by the state's close when a plain Lua script forgets", function()
+    local prefix = T.name("G") .. "-"
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+      local lab = require "netns.lab"
+      local l = lab.new { prefix = %q }
+      l:host("a"); l:host("b")
+      l:link("a 192.0.2.1/24", "b 192.0.2.2/24")
+      l:up()
+      io.write(#require("netns").list() > 0 and "up\n" or "none\n")
+    ]]):format(prefix))
+    f:close()
+    T.track(prefix .. "a"); T.track(prefix .. "b")
+    local out, ok = T.run("lua5.4 " .. script)
+    os.remove(script)
+    assert.is_true(ok, out)
+    assert.are.equal("up\n", out)
+    assert.are.same({}, listed(prefix))
+  end)
+end)
