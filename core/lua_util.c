@@ -4,7 +4,22 @@
 #include <string.h>
 
 #include "errors.h"
+#include "interrupt.h"
 #include "lua_util.h"
+
+/*
+ * An engine call cut short by a signal nslab caught (EINTR with
+ * nsl_interrupt_signal set) raises the same "interrupted" error nslab's hook
+ * would, and disarms that hook: left armed, it would fire again at the next
+ * Lua instruction, which by then is the teardown this error starts.
+ */
+static int interrupted(lua_State *L)
+{
+	const char *sig = sigabbrev_np(nsl_interrupt_signal);
+
+	lua_sethook(L, NULL, 0, 0);
+	return luaL_error(L, "interrupted (%s)", sig ? sig : "signal");
+}
 
 int lnsl_fail(lua_State *L, int err, const char *fmt, ...)
 {
@@ -12,6 +27,8 @@ int lnsl_fail(lua_State *L, int err, const char *fmt, ...)
 
 	if (err < 0)
 		err = -err;
+	if (err == EINTR && nsl_interrupt_signal)
+		return interrupted(L);
 	lua_createtable(L, 0, 4);
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);

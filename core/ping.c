@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "icmp.h"
+#include "interrupt.h"
 #include "ping_int.h"
 
 void nsl_ping_opts_init(struct nsl_ping_opts *o)
@@ -315,8 +316,9 @@ static int wait_events(struct run *r, struct epoll_event *ev, int max, double se
 	n = epoll_pwait2(r->epfd, ev, max, &ts, NULL);
 	if (n < 0 && errno == ENOSYS)	/* kernels before 5.11: ms resolution */
 		n = epoll_wait(r->epfd, ev, max, (int)(secs * 1000 + 0.999));
+	/* A signal nslab turns into a Lua error ends the run now; others do not. */
 	if (n < 0 && errno == EINTR)
-		n = 0;
+		return nsl_interrupt_signal ? -EINTR : 0;
 	return n < 0 ? -errno : n;
 }
 
