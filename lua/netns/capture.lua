@@ -178,9 +178,11 @@ end
 function capture.format(p)
   local l2 = p.src_mac and ("%s > %s"):format(p.src_mac, p.dst_mac) or ""
   local l3 = ""
-  if p.src then
-    l3 = ("%s%s > %s%s"):format(p.src, p.sport and ("." .. p.sport) or "", p.dst or "?",
+  if p.src and p.dst then
+    l3 = ("%s%s > %s%s"):format(p.src, p.sport and ("." .. p.sport) or "", p.dst,
       p.dport and ("." .. p.dport) or "")
+  elseif p.src then
+    l3 = p.src
   end
   local what = p.proto or p.ethertype or "?"
   if p.flags then what = ("%s [%s]"):format(what, p.flags)
