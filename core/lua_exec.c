@@ -228,7 +228,9 @@ static int m_exec(lua_State *L)
 	 * otherwise it stays in our terminal's foreground group, as with ip. */
 	cmd.new_group = timeout > 0;
 
-	if ((err = nsl_exec(ns, &cmd, in, in_len, timeout, &r, &fail)) < 0)
+	if ((err = nsl_exec(ns, &cmd, in, in_len, timeout, &r, &fail)) == -EINTR)
+		return 0;	/* nslab was interrupted: its hook raises as we return */
+	if (err < 0)
 		return fail_start(L, err, "exec", argv[0], ns, &fail);
 	lua_createtable(L, 0, 8);
 	push_status(L, r.status, r.code, r.signal);
@@ -316,9 +318,9 @@ static int p_wait(lua_State *L)
 
 	luaL_argcheck(L, lua_isnoneornil(L, 2) || (t >= 0 && t <= MAX_SECONDS), 2,
 		      "timeout out of range (0 to 86400 seconds)");
-	if ((r = nsl_proc_wait(&lp->p, t)) < 0)
+	if ((r = nsl_proc_wait(&lp->p, t)) < 0 && r != -EINTR)
 		return lnsl_fail(L, r, "wait for process %d (%s)", (int)lp->p.c.pid, lp->label);
-	if (r == 0) {
+	if (r <= 0) {	/* -EINTR: nslab was interrupted, its hook raises next */
 		lua_pushnil(L);
 		return 1;
 	}
@@ -510,7 +512,8 @@ static int m_kill_all(lua_State *L)
 	return 1;
 }
 
-/** netns.sleep(seconds): sleeps that long even when signals arrive. */
+/** netns.sleep(seconds): sleeps that long even when signals arrive (under
+ * nslab, an interruption ends it and raises "interrupted"). */
 static int l_sleep(lua_State *L)
 {
 	lua_Number s = luaL_checknumber(L, 1);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "namespace.h"
 #include "process.h"
 
@@ -40,13 +41,16 @@ static struct timespec to_timespec(double t)
 	return ts;
 }
 
-/* An absolute deadline, so signals that interrupt the sleep do not stretch it. */
-void nsl_sleep(double seconds)
+/* An absolute deadline, so signals that interrupt the sleep do not stretch
+ * it; only nslab's interruption (interrupt.h) ends it early. */
+int nsl_sleep(double seconds)
 {
 	struct timespec until = to_timespec(nsl_now() + seconds);
 
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-		;
+		if (nsl_interrupt_signal)
+			return -EINTR;
+	return 0;
 }
 
 /* Milliseconds to the deadline for poll(), rounded up; -1 for none. */
@@ -230,8 +234,10 @@ static int pump(struct nsl_proc *p, int ms)
 	if (n == 0 && ms < 0)
 		return 0;
 	r = poll(pfd, (nfds_t)n, ms);
+	if (r < 0 && errno == EINTR)
+		return nsl_interrupt_signal ? -EINTR : 0;
 	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
+		return -errno;
 	if (!p->reaped && p->c.pidfd < 0 && (r = reap(p)) < 0)
 		return r;
 	for (int k = 0; k < n; k++) {

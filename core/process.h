@@ -51,7 +51,8 @@ int nsl_proc_start(struct nsl_proc *p, const struct nsl_ns *ns,
 
 /* Waits up to timeout seconds (< 0: for ever) for the child to exit, feeding
  * stdin and collecting output meanwhile. 1: exited and reaped; 0: still
- * running at the deadline; -errno on failure. */
+ * running at the deadline; -EINTR when nslab was interrupted (interrupt.h);
+ * -errno on failure. */
 int nsl_proc_wait(struct nsl_proc *p, double timeout);
 /* 1 while the child runs, 0 once it exited (it is then reaped). */
 int nsl_proc_running(struct nsl_proc *p);
@@ -74,6 +75,7 @@ int nsl_ns_pids(const struct nsl_ns *ns, int (*fn)(pid_t pid, void *arg), void *
 int nsl_ns_kill_all(const struct nsl_ns *ns, int sig, double timeout);
 
 double nsl_now(void);		/* CLOCK_MONOTONIC, seconds */
-void nsl_sleep(double seconds);	/* sleeps the whole time despite signals */
+/* Sleeps the whole time despite signals; -EINTR if nslab was interrupted. */
+int nsl_sleep(double seconds);
 
 #endif
