@@ -228,9 +228,8 @@ static int m_exec(lua_State *L)
 	 * otherwise it stays in our terminal's foreground group, as with ip. */
 	cmd.new_group = timeout > 0;
 
-	if ((err = nsl_exec(ns, &cmd, in, in_len, timeout, &r, &fail)) == -EINTR)
-		return 0;	/* nslab was interrupted: its hook raises as we return */
-	if (err < 0)
+	/* -EINTR under nslab: lnsl_fail raises its "interrupted" error. */
+	if ((err = nsl_exec(ns, &cmd, in, in_len, timeout, &r, &fail)) < 0)
 		return fail_start(L, err, "exec", argv[0], ns, &fail);
 	lua_createtable(L, 0, 8);
 	push_status(L, r.status, r.code, r.signal);
@@ -318,9 +317,9 @@ static int p_wait(lua_State *L)
 
 	luaL_argcheck(L, lua_isnoneornil(L, 2) || (t >= 0 && t <= MAX_SECONDS), 2,
 		      "timeout out of range (0 to 86400 seconds)");
-	if ((r = nsl_proc_wait(&lp->p, t)) < 0 && r != -EINTR)
+	if ((r = nsl_proc_wait(&lp->p, t)) < 0)
 		return lnsl_fail(L, r, "wait for process %d (%s)", (int)lp->p.c.pid, lp->label);
-	if (r <= 0) {	/* -EINTR: nslab was interrupted, its hook raises next */
+	if (r == 0) {
 		lua_pushnil(L);
 		return 1;
 	}
@@ -519,7 +518,8 @@ static int l_sleep(lua_State *L)
 	lua_Number s = luaL_checknumber(L, 1);
 
 	luaL_argcheck(L, s >= 0 && s <= MAX_SECONDS, 1, "out of range (0 to 86400 seconds)");
-	nsl_sleep(s);
+	if (nsl_sleep(s) < 0)
+		return lnsl_fail(L, -EINTR, "sleep");	/* raises nslab's "interrupted" */
 	return 0;
 }
 
