@@ -30,8 +30,9 @@ local function run_options()
   return {}
 end
 
+-- false: print nothing.
 function check.output()
-  if check.options.out then return check.options.out end
+  if check.options.out ~= nil then return check.options.out end
   return run_options().tap and io.stderr or io.stdout
 end
 
