@@ -251,7 +251,20 @@ function J.clean_one(r, say)
       end
     elseif ns then
       ns:close()
-      say(("spared namespace %s: it does not carry this run's mark %s"):format(name, r.mark))
+      say(("spared namespace %s: it does not carry this run's mark %s (made by someone else; or, "
+        .. "unmarked, this run was killed while creating it: if it is yours, `ip netns delete %s`)")
+        :format(name, r.mark, name))
+    else
+      -- Killed between reserving the name and mounting the namespace on it:
+      -- an empty file that is no namespace at all (ip netns list shows it).
+      local path = "/run/netns/" .. name
+      local ok, e = pcall(netns.open, name)
+      local f = not ok and type(e) == "table" and e.code == "EINVAL" and io.open(path, "rb")
+      if f then
+        local empty = f:read(1) == nil
+        f:close()
+        if empty and os.remove(path) then say("removed " .. path .. " (a namespace it had begun to create)") end
+      end
     end
   end
   -- Files only inside an /etc/netns/NAME directory this run made itself.

@@ -94,9 +94,11 @@ local function build(self, nodes, cur)
     step("namespaces", node.where, ("create namespace %s"):format(node.nsname))
     node.ns = netns.create(node.nsname)
     made[#made + 1] = { kind = "ns", node = node }
-    j:add("ns", node.nsname, tostring(node.ns:id()))
+    -- Mark first: until then only the name says it is ours, and `nslab clean`
+    -- spares an unmarked namespace (see netns.journal).
     step("namespaces", node.where, ("mark and bring up lo in %s"):format(node.nsname))
     mark(self, node)
+    j:add("ns", node.nsname, tostring(node.ns:id()))
     if not self.dad then
       -- Interfaces made from now on skip duplicate address detection, link-local
       -- ones included: IPv6 works at once instead of after a second.
