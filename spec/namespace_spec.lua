@@ -118,13 +118,16 @@ describe("netns namespaces", function()
       { "a\1b", "control" },
     } do
       it(("%q"):format(case[1]:sub(1, 12)), function()
-        local before = T.run("ls /run/netns")
         local ok, e = pcall(netns.create, case[1])
         assert.is_false(ok)
         assert.are.equal("string", type(e))
         assert.matches("bad argument #1", e, 1, true)
         assert.matches(case[2], e, 1, true)
-        assert.are.equal(before, T.run("ls /run/netns"))
+        -- nothing was made under that name (names that cannot be files aside)
+        local clean = case[1]:gsub("%z.*", "")
+        if clean ~= "" and clean ~= "." and clean ~= ".." and not clean:find("/") then
+          assert.is_nil(io.open("/run/netns/" .. clean))
+        end
       end)
     end
     it("a table", function()
