@@ -56,7 +56,9 @@ local function router_lab()
   return {
     ns1 = { name = "ns1", ns = ns1, nsname = n1, kind = "host" },
     router = { name = "router", ns = router, nsname = nr, kind = "router" },
-    ns2 = { name = "ns2", ns = ns2, nsname = n2, kind = "host" },
+    -- as netns.lab describes nodes: the declared addresses are used first
+    ns2 = { name = "ns2", ns = ns2, nsname = n2, kind = "host",
+            ifaces = { { name = "ns2-veth0", addrs = { "198.51.100.1/24", "2001:db8:2::1/64" } } } },
   }
 end
 
@@ -185,7 +187,7 @@ describe("netns.check", function()
     local ok, d = check.unreachable(lab, "ns1", "203.0.113.1", { how = "net unreachable", from = "router" })
     assert.is_true(ok, tostring(d))
     assert.equal("no reply: Destination Net Unreachable from router (192.0.2.254)", d.actual)
-    assert.equal("ns1 cannot reach 203.0.113.1 (net unreachable from router)", d.name)
+    assert.equal("ns1 cannot reach 203.0.113.1: net unreachable from router", d.name)
     ok = check.unreachable(lab, "ns1", "203.0.113.1", { from = "192.0.2.254" })
     assert.is_true(ok)
     ok, d = check.unreachable(lab, "ns1", "203.0.113.1", { how = "net unreachable", from = "ns2" })

@@ -142,10 +142,27 @@ local function set(...)
   return s
 end
 
--- The node's global addresses of a family, from the kernel, in order
--- (lo and link-local ones skipped).
-local function addresses(nd, fam)
+-- The addresses a lab node declares ({address, prefixlen, dev}), in order.
+local function declared(nd, fam)
   local list = {}
+  if type(nd.ifaces) ~= "table" then return list end
+  for _, ifc in ipairs(nd.ifaces) do
+    for _, cidr in ipairs(type(ifc) == "table" and type(ifc.addrs) == "table" and ifc.addrs or {}) do
+      local a = type(cidr) == "string" and ipaddr.parse(cidr)
+      if a and (not fam or a.family == fam) and not (a.family == "inet6" and a.bytes[1] == 0xfe
+          and a.bytes[2] & 0xc0 == 0x80) then
+        list[#list + 1] = { address = ipaddr.tostring(a), prefixlen = a.plen, dev = ifc.name, family = a.family }
+      end
+    end
+  end
+  return list
+end
+
+-- The node's global addresses of a family: those a lab node declares, else
+-- the kernel's, in order (lo and link-local ones skipped).
+local function addresses(nd, fam, live)
+  local list = not live and declared(nd, fam) or {}
+  if #list > 0 then return list end
   local ok, addrs = pcall(nd.ns.addrs, nd.ns, fam and { family = fam } or nil)
   if not ok then return list end
   for _, a in ipairs(addrs) do
@@ -265,7 +282,7 @@ local function from_set(lab, from, n, fname)
   end
   local nd = node(lab, from, n, fname)
   local s = {}
-  for _, a in ipairs(addresses(nd, nil)) do s[canon(a.address)] = true end
+  for _, a in ipairs(addresses(nd, nil, true)) do s[canon(a.address)] = true end
   return s, nd.name
 end
 
@@ -310,7 +327,7 @@ function check.unreachable(lab, src, dst, expect)
   if ok and from and not (err and err.from and from[canon(err.from)]) then ok = false end
   local expected = "no reply" .. (e.how and (": " .. e.how) or "") .. (from_label and (" from " .. from_label) or "")
   local name = e.name or ("%s cannot reach %s%s"):format(s.name, label,
-    (e.how or from_label) and (" (%s%s)"):format(e.how or "error", from_label and (" from " .. from_label) or "") or "")
+    (e.how or from_label) and (": %s%s"):format(e.how or "error", from_label and (" from " .. from_label) or "") or "")
   return finish(lab, { name = name, ok = ok, expected = expected, actual = describe(lab, r), result = r,
                        how = how, error = err, record = e.record }, t0)
 end

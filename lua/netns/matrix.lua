@@ -151,7 +151,7 @@ function M.static_neighs(lab, opts)
   for _, nd in ipairs(nodes) do
     local macs = {}
     for _, l in ipairs(nd.ns:links()) do macs[l.name] = l.mac end
-    for _, a in ipairs(check._addresses(nd, fam)) do
+    for _, a in ipairs(check._addresses(nd, fam, true)) do
       local p = ipaddr.parse(a.address .. "/" .. a.prefixlen)
       if p and macs[a.dev] then
         local key = ipaddr.key(ipaddr.network(p)) .. "/" .. p.plen
