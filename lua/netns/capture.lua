@@ -336,7 +336,15 @@ end
 -- SIGINT makes tcpdump print what it holds and its counts; idempotent.
 function Capture:stop()
   if self.stopped then return self.result end
-  self:_drain()
+  -- SIGINT ends tcpdump's loop at once: packets still in its ring buffer
+  -- would be lost. Let its output go quiet first (0.1 s, at most 1 s).
+  local quiet, deadline = netns.now(), netns.now() + 1
+  local n = #self.out
+  while netns.now() - quiet < 0.1 and netns.now() < deadline and self.proc:running() do
+    netns.sleep(0.02)
+    self:_drain()
+    if #self.out ~= n then n, quiet = #self.out, netns.now() end
+  end
   local p = self.proc
   if p:running() then p:kill("INT") end
   local r = p:wait(3)

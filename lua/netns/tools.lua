@@ -157,6 +157,27 @@ function tools.wait(fn, timeout)
   end
 end
 
+-- tools.ipv6_ready(lab [, timeout]) -> true | false: waits until no IPv6
+-- address in the lab is tentative. Right after up(), an interface joins its
+-- solicited-node multicast groups only when the kernel starts its address
+-- work (a few ms later, even with DAD off); a neighbour solicitation sent
+-- before that is lost and retried only after a second, so an IPv6 ping at
+-- once would time out.
+function tools.ipv6_ready(lab, timeout)
+  local function tentative()
+    for _, node in ipairs(lab.order) do
+      local ns = node.ns
+      if ns and not ns.closed then
+        for _, a in ipairs(ns:addrs { family = "inet6" }) do
+          if a.tentative then return true end
+        end
+      end
+    end
+    return false
+  end
+  return tools.wait(function() return not tentative() end, timeout or 5) and true or false
+end
+
 local TmpMT = {}
 TmpMT.__index = TmpMT
 function TmpMT:remove()
