@@ -230,6 +230,18 @@ describe("lab up and down", function()
     assert.are.same({}, listed(l.prefix))
   end)
 
+  it("bring up a lab addressed from the pool, reachable over IPv4 and IPv6", function()
+    local l = newlab { pool = { ipv4 = "10.30.0.0/16", ipv6 = "fd00:30::/48" } }
+    l:host("ns1", { default = "r" }); l:router("r"); l:host("ns2", { default = "r" })
+    l:link("ns1", "r"); l:link("ns2", "r")
+    l:up()
+    local opts = { count = 3, interval = 0.2, timeout = 3 }
+    assert.is_true(l.ns1:ping(l:address("ns2"), opts).ok)
+    assert.is_true(l.ns1:ping(l:address("ns2", "inet6"), opts).ok)
+    assert.matches("inet6 fd00:30:0:1::1/64", (T.run("ip -n " .. l.prefix .. "ns2 addr show")))
+    l:down()
+  end)
+
   it("put a switch at a router: the bridge carries the router's address", function()
     local l = newlab()
     l:router("router")

@@ -175,7 +175,7 @@ function Lab:route(x, r)
       error(e, 0)
     end
     for _, rr in ipairs(node.resolved) do
-      if rr.where == where and rr.dst == decl.dst then
+      if rr.decl == decl then
         local ok2, e2 = pcall(updown.apply_route, node, rr)
         if not ok2 then
           table.remove(node.routes)

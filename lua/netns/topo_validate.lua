@@ -298,7 +298,7 @@ local function resolve_routes(lab, err)
           dst = r.dst, via = via, dev = r.dev, metric = r.metric, table = r.table, type = r.type,
           src = r.src, scope = r.scope,
           family = r.family or fam or (r.dst == "default" and not via and "inet") or nil,
-          where = r.where,
+          where = r.where, decl = r,
         }
       end
       if r.dev and not names[r.dev] then
