@@ -245,7 +245,7 @@ function capture.start(node, ifname, opts)
   if opts.direction ~= nil and opts.direction ~= "in" and opts.direction ~= "out" and opts.direction ~= "inout" then
     error("bad argument #3 to 'start' (field 'direction': \"in\", \"out\" or \"inout\")", 2)
   end
-  local bin = tools.find("tcpdump")
+  local bin = tools.argv0("tcpdump")
   if not bin then
     error("capture: tcpdump is not installed (Debian package tcpdump; sudo tools/install-deps)", 2)
   end

@@ -38,8 +38,9 @@ local function exists(path)
   return ok
 end
 
--- tools.find(name) -> path | nil: name in $PATH, then in the system's
--- sbin and bin directories (sudo and cron often leave sbin out of PATH).
+-- tools.find(name) -> path, in_path | nil: name in $PATH, then in the
+-- system's sbin and bin directories (sudo and cron often leave sbin out of
+-- PATH); in_path says whether $PATH found it.
 function tools.find(name)
   if type(name) ~= "string" or name == "" then
     error(("bad argument #1 to 'find' (program name expected, got %s)"):format(type(name)), 2)
@@ -48,16 +49,26 @@ function tools.find(name)
   local seen = {}
   local dirs = {}
   for d in (os.getenv("PATH") or ""):gmatch("[^:]+") do dirs[#dirs + 1] = d end
+  local in_path = #dirs
   for _, d in ipairs(SYSTEM_DIRS) do dirs[#dirs + 1] = d end
-  for _, d in ipairs(dirs) do
+  for i, d in ipairs(dirs) do
     if not seen[d] then
       seen[d] = true
       local p = d .. "/" .. name
-      if exists(p) then return p end
+      if exists(p) then return p, i <= in_path end
     end
   end
   return nil
 end
+
+-- The word to run a program by: its bare name when $PATH finds it (so
+-- --trace shows `nc -l 54321` as the book writes it), else its full path.
+local function argv0(name)
+  local p, in_path = tools.find(name)
+  if not p then return nil end
+  return in_path and name or p
+end
+tools.argv0 = argv0
 
 -- tools.missing(names) -> { name, ... } of the programs not found.
 function tools.missing(names)
@@ -68,7 +79,8 @@ function tools.missing(names)
   return t
 end
 
--- tools.need{ "tcpdump", "dnsmasq", ... } -> { tcpdump = "/usr/bin/tcpdump", ... }
+-- tools.need{ "tcpdump", "dnsmasq", ... } -> { tcpdump = "tcpdump", dnsmasq = "/usr/sbin/dnsmasq", ... }
+-- (the bare name where $PATH finds the program, else its full path).
 -- When any is missing, says which (and the packages to install) on stderr and
 -- exits with status 77 (under nslab the exit unwinds, so labs still go down).
 function tools.need(names)
@@ -78,7 +90,7 @@ function tools.need(names)
   end
   local found, missing, pkgs, seen = {}, {}, {}, {}
   for _, n in ipairs(names) do
-    local p = tools.find(n)
+    local p = argv0(n)
     if p then
       found[n] = p
     else
@@ -122,7 +134,7 @@ function tools.wait_port(node, port, opts)
     error(("bad argument #3 to 'wait_port' (field 'proto': \"tcp\" or \"udp\", got %s)"):format(tostring(proto)), 2)
   end
   local deadline = netns.now() + (opts.timeout or 5)
-  local argv = { tools.find("ss") or "ss", "-Hln" .. (proto == "tcp" and "t" or "u"), "sport", "=", ":" .. port }
+  local argv = { argv0("ss") or "ss", "-Hln" .. (proto == "tcp" and "t" or "u"), "sport", "=", ":" .. port }
   local err = ""
   while true do
     local r = ns:exec(argv, { timeout = 5 })
@@ -185,7 +197,7 @@ function TmpMT:remove()
   self.removed = true
   local ns = self.ns
   if ns and not ns.closed then
-    ns:exec({ tools.find("rm") or "rm", "-rf", "--one-file-system", "--", self.path }, { timeout = 10 })
+    ns:exec({ argv0("rm") or "rm", "-rf", "--one-file-system", "--", self.path }, { timeout = 10 })
   end
 end
 TmpMT.__close = TmpMT.remove
@@ -197,7 +209,7 @@ TmpMT.__gc = TmpMT.remove
 -- lab so it is removed while the lab is still up.
 function tools.tempdir(node, tag)
   local ns = ns_of(node)
-  local r = ns:exec({ tools.find("mktemp") or "mktemp", "-d", "-t", ("nslab-%s.XXXXXX"):format(tag or "tmp") },
+  local r = ns:exec({ argv0("mktemp") or "mktemp", "-d", "-t", ("nslab-%s.XXXXXX"):format(tag or "tmp") },
     { timeout = 10 })
   if r.code ~= 0 then error("mktemp -d: " .. (r.stderr or "failed"), 2) end
   return setmetatable({ path = (r.stdout:gsub("%s+$", "")), ns = ns }, TmpMT)
@@ -210,7 +222,7 @@ function tools.write(path, text, mode, node)
   f:write(text)
   f:close()
   if mode then
-    local r = ns_of(node):exec({ tools.find("chmod") or "chmod", mode, path }, { timeout = 10 })
+    local r = ns_of(node):exec({ argv0("chmod") or "chmod", mode, path }, { timeout = 10 })
     if r.code ~= 0 then error("chmod " .. mode .. " " .. path .. ": " .. r.stderr, 2) end
   end
 end
