@@ -10,10 +10,10 @@
 --
 -- teardown: kill the lab's processes, remove files, then delete namespaces in
 -- reverse order. A namespace's name disappears at once but the kernel
--- destroys it later; a veth peer in a namespace not yet deleted vanishes only
--- when that happens, so before deleting a namespace we wait for the peers of
--- those deleted before it to vanish from it (the proof they are really
--- gone). The journal is removed after a clean teardown.
+-- destroys it later, once nothing holds it; a veth peer in another namespace
+-- vanishes only then. So the namespaces are released in two waves, and the
+-- second waits until the peers of the first have vanished from it (the proof
+-- they are really gone). The journal is removed after a clean teardown.
 local netns = require "netns"
 local journal = require "netns.journal"
 
@@ -259,37 +259,54 @@ function M.teardown(self)
       end
     end
   end
-  local pending, deadline = {}, now() + 10
+  -- Names go at once; our handles keep every namespace alive until closed.
+  local handles = {}
   for i = #list, 1, -1 do
     local node = list[i]
-    local ns = handle(node)
-    for _, ifname in ipairs(pending[node] or {}) do
-      while ns do
-        local ok, l = pcall(link_get, ns, ifname)
+    handles[node] = handle(node)
+    local ok, e = pcall(netns.delete, node.nsname)
+    if not ok and netns.exists(node.nsname) then
+      problems[#problems + 1] = ("delete namespace %s: %s"):format(node.nsname, M.strip(e))
+    end
+  end
+  -- Witnesses: a maximal independent set W of the veth graph (creation
+  -- order). Every other namespace has a veth into W; closing those first lets
+  -- the kernel destroy them all at once, and each peer end vanishing from a
+  -- W namespace proves one of them really gone. Then W goes.
+  local adj, witness = {}, {}
+  for _, link in ipairs(links) do
+    local an, bn = owner(link.a.node), owner(link.b.node)
+    if an ~= bn and idx[an] and idx[bn] then
+      adj[an] = adj[an] or {}; table.insert(adj[an], { node = bn, ifname = link.a.name })
+      adj[bn] = adj[bn] or {}; table.insert(adj[bn], { node = an, ifname = link.b.name })
+    end
+  end
+  for _, node in ipairs(list) do
+    local free = true
+    for _, e in ipairs(adj[node] or {}) do
+      if witness[e.node] then free = false end
+    end
+    witness[node] = free
+  end
+  for _, node in ipairs(list) do
+    if not witness[node] and handles[node] then handles[node]:close() end
+  end
+  local deadline = now() + 10
+  for _, node in ipairs(list) do
+    local ns = witness[node] and handles[node]
+    for _, e in ipairs(ns and adj[node] or {}) do
+      while true do
+        local ok, l = pcall(link_get, ns, e.ifname)
         if not ok or not l then break end
         if now() > deadline then
-          io.stderr:write(("nslab: namespace of %s's peer was deleted but the kernel has not destroyed it "
-            .. "(a process or handle outside the lab holds it)\n"):format(ifname))
+          io.stderr:write(("nslab: namespace %s was deleted but the kernel has not destroyed it "
+            .. "(a process or handle outside the lab holds it)\n"):format(e.node.nsname))
           break
         end
         nap()
       end
     end
     if ns then ns:close() end
-    local ok, e = pcall(netns.delete, node.nsname)
-    if not ok and netns.exists(node.nsname) then
-      problems[#problems + 1] = ("delete namespace %s: %s"):format(node.nsname, M.strip(e))
-    end
-    for _, link in ipairs(links) do
-      local an, bn = owner(link.a.node), owner(link.b.node)
-      if an == node and idx[bn] and idx[bn] < i then
-        pending[bn] = pending[bn] or {}
-        table.insert(pending[bn], link.b.name)
-      elseif bn == node and idx[an] and idx[an] < i then
-        pending[an] = pending[an] or {}
-        table.insert(pending[an], link.a.name)
-      end
-    end
   end
   for _, node in ipairs(self.order) do
     if node.ns then node.ns:close() end
