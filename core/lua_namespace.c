@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link.h"
 #include "lua_util.h"
 
 static struct nsl_ns *newns(lua_State *L)
@@ -36,19 +37,41 @@ struct nsl_ns *lnsl_checkns(lua_State *L, int idx)
 	return ns;
 }
 
-/** netns.create(name) -> Namespace: a new named namespace, as `ip netns add`. */
+static const char *const create_keys[] = { "mark", NULL };
+
+/** netns.create(name [, {mark=string}]) -> Namespace: a new named namespace,
+ * as `ip netns add`. mark (1 to 255 bytes) becomes the alias of its lo before
+ * the name appears, so whoever sees the name can tell who made it. */
 static int l_create(lua_State *L)
 {
-	const char *name = lnsl_checknsname(L, 1);
-	struct nsl_ns *ns = newns(L);
+	const char *name = lnsl_checknsname(L, 1), *mark = NULL;
+	struct nsl_ns *ns;
 	int err;
 
-	if ((err = nsl_ns_create(name)) < 0)
-		return lnsl_fail(L, err, "create namespace \"%s\"", name);
-	if ((err = nsl_ns_open_name(ns, name)) < 0) {
-		nsl_ns_delete(name);
-		return lnsl_fail(L, err, "open namespace \"%s\"", name);
+	if (!lua_isnoneornil(L, 2)) {
+		lnsl_checkopts(L, 2, create_keys);
+		if (lnsl_optstring(L, 2, "mark", &mark)) {
+			size_t len;
+			lua_getfield(L, 2, "mark");
+			len = lua_rawlen(L, -1);
+			lua_pop(L, 1);
+			if (len == 0 || len > 255 || strlen(mark) != len)
+				lnsl_fielderror(L, 2, "mark", "must be 1 to 255 bytes, without NUL");
+		}
 	}
+	ns = newns(L);
+	if ((err = nsl_ns_create_begin(ns, name)) < 0)
+		return lnsl_fail(L, err, "create namespace \"%s\"", name);
+	if (mark) {
+		struct nsl_link_change c = { .up = -1, .alias = mark };
+		char what[NSL_WHAT_LEN];
+		if ((err = nsl_link_set(ns, "lo", &c, what)) < 0) {
+			nsl_ns_create_abort(ns);
+			return lnsl_fail(L, err, "mark namespace \"%s\"", name);
+		}
+	}
+	if ((err = nsl_ns_create_commit(ns)) < 0)
+		return lnsl_fail(L, err, "create namespace \"%s\"", name);
 	return 1;
 }
 
@@ -122,33 +145,15 @@ static int collect_name(const char *name, void *arg)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /** netns.list() -> { "name", ... }: the named namespaces, sorted. */
 static int l_list(lua_State *L)
 {
-	int err, n;
-	const char **names;
+	int err;
 
 	lua_newtable(L);
 	if ((err = nsl_ns_list(collect_name, L)) < 0)
 		return lnsl_fail(L, err, "list namespaces in %s", NSL_NETNS_DIR);
-	n = (int)lua_rawlen(L, -1);
-	names = lua_newuserdatauv(L, sizeof *names * (size_t)(n ? n : 1), 0);
-	for (int i = 0; i < n; i++) {
-		lua_rawgeti(L, -2, i + 1);
-		names[i] = lua_tostring(L, -1);
-		lua_pop(L, 1);	/* still referenced by the table */
-	}
-	qsort(names, (size_t)n, sizeof *names, cmp_str);
-	lua_createtable(L, n, 0);
-	for (int i = 0; i < n; i++) {
-		lua_pushstring(L, names[i]);
-		lua_rawseti(L, -2, i + 1);
-	}
+	lnsl_sort_strings(L, -1);
 	return 1;
 }
 

@@ -38,6 +38,7 @@ int luaopen_netns(lua_State *L)
 	lnsl_open_sysctl(L, module, methods);
 	lnsl_open_exec(L, module, methods);
 	lnsl_open_ping(L, module, methods);
+	lnsl_open_fs(L, module, methods);
 
 	/* The methods table, so the Lua layer can add methods (LuaSocket style). */
 	lua_setfield(L, module, "Namespace");

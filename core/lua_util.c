@@ -1,6 +1,7 @@
 /* Argument checking, option tables and the netns.Error object for the bindings. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -283,4 +284,33 @@ void lnsl_setboolean(lua_State *L, const char *k, int v)
 {
 	lua_pushboolean(L, v);
 	lua_setfield(L, -2, k);
+}
+
+static int cmp_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Replaces the array of strings at idx by a sorted copy (byte order, as `ls`
+ * in the C locale). */
+void lnsl_sort_strings(lua_State *L, int idx)
+{
+	int n, t = lua_absindex(L, idx);
+	const char **names;
+
+	n = (int)lua_rawlen(L, t);
+	names = lua_newuserdatauv(L, sizeof *names * (size_t)(n ? n : 1), 0);
+	for (int i = 0; i < n; i++) {
+		lua_rawgeti(L, t, i + 1);
+		names[i] = lua_tostring(L, -1);	/* stays referenced by the table */
+		lua_pop(L, 1);
+	}
+	qsort(names, (size_t)n, sizeof *names, cmp_strings);
+	lua_createtable(L, n, 0);
+	for (int i = 0; i < n; i++) {
+		lua_pushstring(L, names[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_replace(L, t);	/* the sorted copy takes the original's place */
+	lua_pop(L, 1);
 }

@@ -66,6 +66,9 @@ void lnsl_setinteger(lua_State *L, const char *k, lua_Integer v);
 void lnsl_setnumber(lua_State *L, const char *k, lua_Number v);
 void lnsl_setboolean(lua_State *L, const char *k, int v);
 
+/* Replaces the array of strings at idx by a sorted copy. */
+void lnsl_sort_strings(lua_State *L, int idx);
+
 /* Each area registers its module functions and Namespace methods. */
 void lnsl_open_namespace(lua_State *L, int module, int methods);
 void lnsl_open_link(lua_State *L, int module, int methods);
@@ -75,5 +78,6 @@ void lnsl_open_neigh(lua_State *L, int module, int methods);
 void lnsl_open_sysctl(lua_State *L, int module, int methods);
 void lnsl_open_exec(lua_State *L, int module, int methods);
 void lnsl_open_ping(lua_State *L, int module, int methods);
+void lnsl_open_fs(lua_State *L, int module, int methods);
 
 #endif

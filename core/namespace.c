@@ -44,6 +44,12 @@ void nsl_ns_leave(void)
 	}
 }
 
+static void ns_init(struct nsl_ns *ns)
+{
+	memset(ns, 0, sizeof *ns);
+	ns->fd = -1;
+}
+
 static int path_of(char *buf, size_t len, const char *name)
 {
 	if ((size_t)snprintf(buf, len, "%s/%s", NSL_NETNS_DIR, name) >= len)
@@ -87,11 +93,20 @@ out:
 	return err;
 }
 
-int nsl_ns_create(const char *name)
+/*
+ * Creating is split in two so that a new namespace can be marked (lab
+ * ownership: an alias on its lo) before its name appears: begin makes the
+ * namespace, held only by the handle's fd, and reserves the name with an
+ * empty file; commit bind-mounts the namespace onto that file. A process
+ * killed in between leaves no namespace, only the empty file, which is not a
+ * namespace and which `nslab clean` and nsl_ns_create remove as iproute2 does.
+ */
+int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 {
 	char path[PATH_MAX];
 	int fd, err;
 
+	ns_init(ns);
 	if ((err = path_of(path, sizeof path, name)) < 0)
 		return err;
 	if (nsl_ns_home_fd() < 0)
@@ -104,15 +119,53 @@ int nsl_ns_create(const char *name)
 	close(fd);
 	if (unshare(CLONE_NEWNET) < 0) {
 		err = -errno;
-		goto fail;
+		unlink(path);
+		return err;
 	}
-	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
-		err = -errno;
+	ns->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	err = ns->fd < 0 ? -errno : 0;
 	nsl_ns_leave();
-	if (err == 0)
-		return 0;
-fail:
-	unlink(path);
+	if (err) {
+		unlink(path);
+		return err;
+	}
+	snprintf(ns->name, sizeof ns->name, "%s", name);
+	snprintf(ns->label, sizeof ns->label, "%s", name);
+	return 0;
+}
+
+int nsl_ns_create_commit(struct nsl_ns *ns)
+{
+	char path[PATH_MAX], src[64];
+
+	path_of(path, sizeof path, ns->name);
+	snprintf(src, sizeof src, "/proc/self/fd/%d", ns->fd);
+	if (mount(src, path, "none", MS_BIND, NULL) < 0) {
+		int err = -errno;
+		nsl_ns_create_abort(ns);
+		return err;
+	}
+	return 0;
+}
+
+void nsl_ns_create_abort(struct nsl_ns *ns)
+{
+	char path[PATH_MAX];
+
+	if (path_of(path, sizeof path, ns->name) == 0)
+		unlink(path);
+	nsl_ns_close(ns);
+}
+
+int nsl_ns_create(const char *name)
+{
+	struct nsl_ns ns;
+	int err;
+
+	if ((err = nsl_ns_create_begin(&ns, name)) < 0)
+		return err;
+	err = nsl_ns_create_commit(&ns);
+	nsl_ns_close(&ns);
 	return err;
 }
 
@@ -164,12 +217,6 @@ int nsl_ns_list(int (*fn)(const char *name, void *arg), void *arg)
 	}
 	closedir(dir);
 	return ret;
-}
-
-static void ns_init(struct nsl_ns *ns)
-{
-	memset(ns, 0, sizeof *ns);
-	ns->fd = -1;
 }
 
 /* An fd that is not a network namespace (a plain file, a stale name whose

@@ -34,6 +34,26 @@ describe("netns namespaces", function()
     assert.is_true((a < b) == (ia < ib))
   end)
 
+  it("can be created with a mark, the alias of its lo, seen from outside", function()
+    local name = T.name("mark")
+    T.track(name)
+    local ns = netns.create(name, { mark = "nslab:test-mark" })
+    local lo = T.ipj("-n", name, "link", "show", "lo")[1]
+    assert.are.equal("nslab:test-mark", lo.ifalias)
+    assert.are.equal("nslab:test-mark", ns:link_get("lo").alias)
+  end)
+
+  it("refuses a bad mark or option before creating anything", function()
+    local name = T.name("badmark")
+    for _, opts in ipairs { { mark = "" }, { mark = ("m"):rep(256) }, { mark = "a\0b" },
+                            { mark = 7 }, { colour = "red" } } do
+      local ok, e = pcall(netns.create, name, opts)
+      assert.is_false(ok)
+      assert.matches("bad argument #2", e, 1, true)
+      assert.is_false(netns.exists(name))
+    end
+  end)
+
   it("refuses to create a name that exists, with code EEXIST", function()
     local _, name = T.ns("dup")
     local ok, e = pcall(netns.create, name)

@@ -16,47 +16,24 @@ local netns = require "netns"
 local J = {}
 J.dir = "/run/nslab"
 
--- ---- the little file-system access Lua lacks (lfs when present) ----
+-- ---- directories, through the core (no shell, no lfs) ----
 
-local has_lfs, lfs = pcall(require, "lfs")
-
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
+-- mkdir -p for one level: true when the directory is there afterwards.
 local function mkdir(path)
-  if has_lfs then
-    if lfs.attributes(path, "mode") == "directory" then return true end
-    local ok, e = lfs.mkdir(path)
-    if ok or lfs.attributes(path, "mode") == "directory" then return true end
-    return nil, e
-  end
-  local ok = os.execute("mkdir -p -m 0755 -- " .. quote(path))
+  local ok, e = pcall(netns.mkdir, path, 493) -- 0755
   if ok then return true end
-  return nil, "cannot create directory " .. path
+  return nil, tostring(e)
 end
 J.mkdir = mkdir
 
 local function isdir(path)
-  if has_lfs then return lfs.attributes(path, "mode") == "directory" end
-  local f = io.open(path .. "/.")
-  if f then f:close(); return true end
-  return false
+  return (pcall(netns.readdir, path))
 end
 J.isdir = isdir
 
 local function listdir(path)
-  local t = {}
-  if has_lfs then
-    if not isdir(path) then return t end
-    for f in lfs.dir(path) do
-      if f ~= "." and f ~= ".." then t[#t + 1] = f end
-    end
-  else
-    local p = io.popen("ls -A1 -- " .. quote(path) .. " 2>/dev/null")
-    for f in p:lines() do t[#t + 1] = f end
-    p:close()
-  end
-  table.sort(t)
-  return t
+  local ok, t = pcall(netns.readdir, path)
+  return ok and t or {}
 end
 
 local function readfile(path)
@@ -217,14 +194,12 @@ local function inspect(name)
 end
 J.inspect = inspect
 
--- Is the namespace `name` the one this journal made? Ours when lo carries
--- our mark; when lo carries no mark at all (killed between create and mark,
--- or no alias support), when its inode is the one recorded.
+-- Is the namespace `name` the one this journal made? Exactly when its lo
+-- carries our mark: netns.create sets it before the name appears.
 function J.owns(r, name)
-  local ns, inode, alias = inspect(name)
+  local ns, _, alias = inspect(name)
   if not ns then return nil end
-  local mine = alias == r.mark or ((alias == nil or alias == "") and r.inode[name] == inode)
-  return mine, ns
+  return alias == r.mark, ns
 end
 
 -- Kills every process in ns (SIGKILL) and waits (deadline, seconds) until
@@ -251,9 +226,8 @@ function J.clean_one(r, say)
       end
     elseif ns then
       ns:close()
-      say(("spared namespace %s: it does not carry this run's mark %s (made by someone else; or, "
-        .. "unmarked, this run was killed while creating it: if it is yours, `ip netns delete %s`)")
-        :format(name, r.mark, name))
+      say(("spared namespace %s: it does not carry this run's mark %s (someone else made it)")
+        :format(name, r.mark))
     else
       -- Killed between reserving the name and mounting the namespace on it:
       -- an empty file that is no namespace at all (ip netns list shows it).

@@ -59,28 +59,6 @@ local function unregister(self)
   end
 end
 
--- Marks a namespace as this lab's: alias "nslab:<journal id>" on lo, and lo
--- up. Without alias support in the core, the journal's inode is the mark.
-local alias_support
-local function mark(self, node)
-  local ns = node.ns
-  if alias_support ~= false then
-    local ok, e = pcall(ns.link_set, ns, "lo", { up = true, alias = self.journal.mark })
-    if ok then
-      alias_support = true
-      self.marking = "alias"
-      return
-    end
-    if type(e) == "string" and e:find("alias", 1, true) then
-      alias_support = false
-    else
-      error(e, 0)
-    end
-  end
-  ns:link_set("lo", { up = true })
-  self.marking = "journal"
-end
-
 local function etcdir(node) return "/etc/netns/" .. node.nsname end
 
 local function apply_route(node, r)
@@ -97,12 +75,13 @@ local function build(self, nodes, cur)
 
   for _, node in ipairs(nodes) do
     step("namespaces", node.where, ("create namespace %s"):format(node.nsname))
-    node.ns = netns.create(node.nsname)
+    -- The mark (alias "nslab:<journal id>" on lo) is set before the name
+    -- appears, so a namespace under this name is ours exactly when it carries
+    -- the mark, even if this process is killed right here.
+    node.ns = netns.create(node.nsname, { mark = j.mark })
     made[#made + 1] = { kind = "ns", node = node }
-    -- Mark first: until then only the name says it is ours, and `nslab clean`
-    -- spares an unmarked namespace (see netns.journal).
-    step("namespaces", node.where, ("mark and bring up lo in %s"):format(node.nsname))
-    mark(self, node)
+    step("namespaces", node.where, ("bring up lo in %s"):format(node.nsname))
+    node.ns:link_set("lo", { up = true })
     j:add("ns", node.nsname, tostring(node.ns:id()))
     if not self.dad then
       -- Interfaces made from now on skip duplicate address detection, link-local

@@ -1,0 +1,79 @@
+/*
+ * The little file-system access the Lua layer needs and Lua lacks: making
+ * and listing directories (/run/nslab journals, /etc/netns/NAME files), so
+ * that the lab layer never has to run a shell for it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lua_util.h"
+
+/** netns.mkdir(path [, mode=0755]) -> boolean: true if it made the directory,
+ * false if a directory was already there (as `mkdir -p` for the last part). */
+static int l_mkdir(lua_State *L)
+{
+	const char *path = lnsl_checkstring(L, 1, NULL);
+	lua_Integer mode = luaL_optinteger(L, 2, 0755);
+	struct stat st;
+
+	luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "mode out of range (0 to 07777)");
+	if (mkdir(path, (mode_t)mode) == 0) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	return lnsl_fail(L, -errno, "mkdir %s", path);
+}
+
+/** netns.rmdir(path): removes an empty directory. */
+static int l_rmdir(lua_State *L)
+{
+	const char *path = lnsl_checkstring(L, 1, NULL);
+
+	if (rmdir(path) < 0)
+		return lnsl_fail(L, -errno, "rmdir %s", path);
+	return 0;
+}
+
+/** netns.readdir(path) -> {name, ...}: the entries but "." and "..", sorted. */
+static int l_readdir(lua_State *L)
+{
+	const char *path = lnsl_checkstring(L, 1, NULL);
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return lnsl_fail(L, -errno, "read directory %s", path);
+	lua_newtable(L);
+	while ((e = readdir(dir)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		lua_pushstring(L, e->d_name);
+		lua_rawseti(L, -2, ++n);
+	}
+	closedir(dir);
+	lnsl_sort_strings(L, -1);
+	return 1;
+}
+
+static const luaL_Reg funcs[] = {
+	{ "mkdir", l_mkdir },
+	{ "rmdir", l_rmdir },
+	{ "readdir", l_readdir },
+	{ NULL, NULL }
+};
+
+void lnsl_open_fs(lua_State *L, int module, int methods)
+{
+	(void)methods;
+	lua_pushvalue(L, module);
+	luaL_setfuncs(L, funcs, 0);
+	lua_pop(L, 1);
+}
