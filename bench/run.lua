@@ -153,7 +153,7 @@ local function star_table(n, res)
       local rss = stats(col(res, k, "maxrss_kb"))
       local fds = stats(col(res, k, "fds"))
       local label = alts[k].label
-      if k == "shell" and n > shell_max then label = label .. " (1 run, capped)" end
+      if k == "shell" and n > shell_max then label = label .. " (timed once)" end
       say("| %s | %d | %s | %s | %s | %s | %s | %s | %.1f MiB | %d |", label, #res[k],
           fmt_s(med), fmt_s(lo), fmt_s(hi), fmt_s((stats(col(res, k, "build")))),
           fmt_s((stats(col(res, k, "teardown")))), bmed and ("%.2f"):format(med / bmed) or "-",
@@ -161,6 +161,15 @@ local function star_table(n, res)
     elseif res[k].failed then
       say("| %s | 0 | failed (%d) | | | | | | | |", alts[k].label, res[k].failed)
     end
+  end
+  local raw = stats(col(res, "raw", "total"))
+  if raw then
+    local t = {}
+    for _, k in ipairs({ "nslab", "nslab_core" }) do
+      local m = res[k] and stats(col(res, k, "total"))
+      if m then t[#t + 1] = ("%s %.2fx"):format(k, m / raw) end
+    end
+    if #t > 0 then say(""); say("Against the raw-C reference (medians): %s.", table.concat(t, ", ")) end
   end
 end
 
@@ -267,6 +276,8 @@ say("Machine: %s, %s CPUs, kernel %s, iproute2 %s, libnl %s, pyroute2 %s.",
     sh("uname -m"):gsub("%s+$", ""), sh("nproc"):gsub("%s+$", ""), sh("uname -r"):gsub("%s+$", ""),
     sh("ip -V"):match("iproute2%-([%w%.]+)") or "?", sh("pkg-config --modversion libnl-3.0"):gsub("%s+$", ""),
     sh("dpkg-query -W -f='${Version}' python3-pyroute2 2>/dev/null"):gsub("%s+$", ""))
+say("Load average at start (other work on the machine): %s.",
+    (sh("cat /proc/loadavg"):match("^(%S+ %S+ %S+)")))
 say("Command: `%s`; interleaved runs, medians; times are build + teardown until the kernel has unlisted every namespace.",
     env("BENCH_COMMAND") or "tools/run-bench")
 for _, ns in ipairs(Ns) do

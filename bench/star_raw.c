@@ -9,6 +9,8 @@
  *                               stdin, tear down (the protocol bench/measure
  *                               speaks with every alternative)
  *   star_raw [-s] -b N PREFIX   build only;   star_raw -t N PREFIX  teardown only
+ *   -6  IPv6 off in every namespace it makes (not part of the benchmark's
+ *       topology: for finding where the kernel spends the time at N=1000)
  *   -s  also install permanent neighbour entries for every other host (the
  *       all-pairs ping setup: the kernel's shared neighbour table then cannot
  *       overflow)
@@ -42,7 +44,7 @@
 
 #define RUNDIR "/run/netns"
 
-static int home;
+static int home, no_ipv6;
 static int kerr;	/* the kernel's errno from the last NLMSG_ERROR */
 static const char *prefix;
 
@@ -112,6 +114,22 @@ static struct nl_sock *nl_here(void)
 	return sk;
 }
 
+/* -6: IPv6 off in the new namespace (/proc/sys/net is the opener's namespace's),
+ * to show what the kernel's IPv6 chatter costs in a big star. */
+static void disable_ipv6(void)
+{
+	static const char *const keys[] = { "/proc/sys/net/ipv6/conf/all/disable_ipv6",
+					    "/proc/sys/net/ipv6/conf/default/disable_ipv6" };
+	int fd;
+
+	for (size_t k = 0; k < 2; k++) {
+		fd = open(keys[k], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1", 1) != 1)
+			die(keys[k], errno);
+		close(fd);
+	}
+}
+
 /* Makes the named namespace and, while inside it, its fd and a socket. */
 static int ns_create(const char *name, struct nl_sock **sk)
 {
@@ -127,6 +145,8 @@ static int ns_create(const char *name, struct nl_sock **sk)
 		die("unshare", errno);
 	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) < 0)
 		die("bind mount", errno);
+	if (no_ipv6)
+		disable_ipv6();
 	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("open ns", errno);
@@ -308,16 +328,18 @@ int main(int argc, char **argv)
 	int opt, n, static_arp = 0, mode = 0;
 	char line[64];
 
-	while ((opt = getopt(argc, argv, "sbt")) != -1) {
+	while ((opt = getopt(argc, argv, "sbt6")) != -1) {
 		if (opt == 's')
 			static_arp = 1;
+		else if (opt == '6')
+			no_ipv6 = 1;
 		else if (opt == 'b' || opt == 't')
 			mode = opt;
 		else
 			return 2;
 	}
 	if (argc - optind != 2 || (n = atoi(argv[optind])) < 1 || n > 65000) {
-		fprintf(stderr, "usage: star_raw [-s] [-b|-t] N PREFIX\n");
+		fprintf(stderr, "usage: star_raw [-s] [-6] [-b|-t] N PREFIX\n");
 		return 2;
 	}
 	prefix = argv[optind + 1];
