@@ -15,29 +15,6 @@
 #include "namespace.h"
 #include "netlink.h"
 
-/* The interface's index, asked of the kernel (RTM_GETLINK by name), so a
- * missing one fails with the kernel's ENODEV. */
-static int ifindex_of(struct nl_sock *sk, const char *dev, int *index)
-{
-	struct rtnl_link *link = NULL;
-	int err;
-
-	if ((err = rtnl_link_get_kernel(sk, 0, dev, &link)) < 0)
-		return nsl_nl_err(err);
-	*index = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
-	return 0;
-}
-
-static struct nl_addr *to_nl_addr(const struct nsl_ip *ip, int prefixlen)
-{
-	struct nl_addr *a = nl_addr_build(ip->family, ip->addr, (size_t)nsl_ip_addrlen(ip));
-
-	if (a && prefixlen >= 0)
-		nl_addr_set_prefixlen(a, prefixlen);
-	return a;
-}
-
 /* iproute2 (ipaddress.c): `brd +` ORs in the host bits, and only for prefixes
  * that leave at least two host bits; /31 and /32 get no broadcast. */
 int nsl_addr_auto_brd(const struct nsl_ip *local, unsigned char brd[4])
@@ -65,7 +42,7 @@ static int build(int index, const struct nsl_addr_req *req, struct rtnl_addr **o
 	unsigned char autobrd[4];
 	int err = -ENOMEM;
 
-	if (!addr || !(local = to_nl_addr(&req->local, req->local.prefixlen)))
+	if (!addr || !(local = nsl_nl_addr(&req->local, req->local.prefixlen)))
 		goto out;
 	rtnl_addr_set_ifindex(addr, index);
 	rtnl_addr_set_family(addr, req->local.family);
@@ -113,7 +90,7 @@ int nsl_addr_add(struct nsl_ns *ns, const char *dev, const struct nsl_addr_req *
 	struct rtnl_addr *addr = NULL;
 	int err, index;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = ifindex_of(sk, dev, &index)) < 0)
+	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
 		return err;
 	if ((err = build(index, req, &addr)) < 0)
 		return err;
@@ -129,12 +106,12 @@ int nsl_addr_del(struct nsl_ns *ns, const char *dev, const struct nsl_ip *local)
 	struct nl_addr *a;
 	int err, index;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = ifindex_of(sk, dev, &index)) < 0)
+	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
 		return err;
 	if (!(addr = rtnl_addr_alloc()))
 		return -ENOMEM;
 	err = -ENOMEM;
-	if (!(a = to_nl_addr(local, local->prefixlen)))
+	if (!(a = nsl_nl_addr(local, local->prefixlen)))
 		goto out;
 	rtnl_addr_set_ifindex(addr, index);
 	rtnl_addr_set_family(addr, local->family);
@@ -216,7 +193,7 @@ int nsl_addr_list(struct nsl_ns *ns, const char *dev, int family, struct nsl_add
 	*out = NULL;
 	if ((err = nsl_nl_sock(ns, &sk)) < 0)
 		return err;
-	if (dev && (err = ifindex_of(sk, dev, &index)) < 0)
+	if (dev && (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
 		return err;
 	if ((err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links)) < 0 ||
 	    (err = rtnl_addr_alloc_cache(sk, &addrs)) < 0) {

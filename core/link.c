@@ -53,19 +53,12 @@ static void set_what(char *what, const char *fmt, ...)
  */
 static int ifindex_of(struct nsl_ns *ns, const char *name, int *index)
 {
-	struct rtnl_link *link = NULL;
 	struct nl_sock *sk;
 	int err;
 
 	if ((err = nsl_nl_sock(ns, &sk)) < 0)
 		return err;
-	if ((err = rtnl_link_get_kernel(sk, 0, name, &link)) < 0) {
-		err = nsl_nl_err(err);
-		return err == -ENOENT ? -ENODEV : err;
-	}
-	*index = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
-	return 0;
+	return nsl_nl_ifindex(sk, name, index);
 }
 
 /* The link's hardware address as libnl wants it (a new reference). */

@@ -29,19 +29,6 @@ struct dump_ctx {
 	int skip_states;	/* NUD_* bits of entries to leave out */
 };
 
-/* A device's index by name: one RTM_GETLINK, no dump. */
-static int ifindex_of(struct nl_sock *sk, const char *dev, int *index)
-{
-	struct rtnl_link *link = NULL;
-	int err;
-
-	if ((err = rtnl_link_get_kernel(sk, 0, dev, &link)) < 0)
-		return nsl_nl_err(err);
-	*index = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
-	return 0;
-}
-
 static void copy_addr(struct nsl_neigh *e, struct rtnl_neigh *nb)
 {
 	struct nl_addr *a = rtnl_neigh_get_dst(nb);
@@ -174,7 +161,7 @@ static int collect(struct nl_sock *sk, const struct nsl_neigh_sel *sel, int skip
 
 	memset(c, 0, sizeof *c);
 	c->skip_states = skip_states;
-	if (sel->dev && (err = ifindex_of(sk, sel->dev, &c->ifindex)) < 0)
+	if (sel->dev && (err = nsl_nl_ifindex(sk, sel->dev, &c->ifindex)) < 0)
 		return err;
 	if (sel->family != AF_INET6)
 		err = dump(sk, AF_INET, c->ifindex, c);
@@ -210,7 +197,7 @@ static int build(struct nl_sock *sk, const char *dev, const struct nsl_ip *ip,
 	struct nl_addr *dst;
 	int index, err;
 
-	if ((err = ifindex_of(sk, dev, &index)) < 0)
+	if ((err = nsl_nl_ifindex(sk, dev, &index)) < 0)
 		return err;
 	if (!(nb = rtnl_neigh_alloc()))
 		return -ENOMEM;
@@ -352,7 +339,7 @@ int nsl_fdb_list(struct nsl_ns *ns, const char *dev, struct nsl_neigh **out)
 	memset(&c, 0, sizeof c);
 	if ((err = nsl_nl_sock(ns, &sk)) < 0)
 		return err;
-	if ((dev && (err = ifindex_of(sk, dev, &c.fdb_dev)) < 0) ||
+	if ((dev && (err = nsl_nl_ifindex(sk, dev, &c.fdb_dev)) < 0) ||
 	    (err = dump(sk, AF_BRIDGE, 0, &c)) < 0 ||
 	    (err = name_devices(sk, c.v, c.n)) < 0) {
 		free(c.v);

@@ -6,10 +6,12 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <netlink/msg.h>
+#include <netlink/route/link.h>
 
 #include "errors.h"
 #include "namespace.h"
 #include "netlink.h"
+#include "parse.h"
 
 static int kernel_errno;		/* from the last NLMSG_ERROR, 0 if none */
 static struct nsl_ns *lru_head, *lru_tail;
@@ -134,4 +136,29 @@ int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
 	lru_push(ns);
 	*sk = ns->sk;
 	return 0;
+}
+
+/* libnl reports a link missing from its reply as "object not found"; the
+ * kernel's own answer for a missing name is ENODEV: both become -ENODEV. */
+int nsl_nl_ifindex(struct nl_sock *sk, const char *name, int *index)
+{
+	struct rtnl_link *link = NULL;
+	int err;
+
+	if ((err = rtnl_link_get_kernel(sk, 0, name, &link)) < 0) {
+		err = nsl_nl_err(err);
+		return err == -ENOENT ? -ENODEV : err;
+	}
+	*index = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return 0;
+}
+
+struct nl_addr *nsl_nl_addr(const struct nsl_ip *ip, int prefixlen)
+{
+	struct nl_addr *a = nl_addr_build(ip->family, ip->addr, (size_t)nsl_ip_addrlen(ip));
+
+	if (a && prefixlen >= 0)
+		nl_addr_set_prefixlen(a, prefixlen);
+	return a;
 }

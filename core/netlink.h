@@ -27,6 +27,14 @@ void nsl_nl_close(struct nsl_ns *ns);
  * when one was received since nsl_nl_sock(), else libnl's code mapped. */
 int nsl_nl_err(int nlerr);
 
+/* The index of the link `name`, by one RTM_GETLINK (no dump): -ENODEV if
+ * there is none. */
+int nsl_nl_ifindex(struct nl_sock *sk, const char *name, int *index);
+
+/* ip as a new nl_addr reference with prefixlen (-1: none); NULL without memory. */
+struct nsl_ip;
+struct nl_addr *nsl_nl_addr(const struct nsl_ip *ip, int prefixlen);
+
 /* How many sockets are open now (for tests and benchmarks). */
 int nsl_nl_open_count(void);
 

@@ -18,28 +18,6 @@
 #include "netlink.h"
 #include "route.h"
 
-/* The interface's index, asked of the kernel, so a missing one is ENODEV. */
-static int ifindex_of(struct nl_sock *sk, const char *dev, int *index)
-{
-	struct rtnl_link *link = NULL;
-	int err;
-
-	if ((err = rtnl_link_get_kernel(sk, 0, dev, &link)) < 0)
-		return nsl_nl_err(err);
-	*index = rtnl_link_get_ifindex(link);
-	rtnl_link_put(link);
-	return 0;
-}
-
-static struct nl_addr *to_nl_addr(const struct nsl_ip *ip, int prefixlen)
-{
-	struct nl_addr *a = nl_addr_build(ip->family, ip->addr, (size_t)nsl_ip_addrlen(ip));
-
-	if (a)
-		nl_addr_set_prefixlen(a, prefixlen);
-	return a;
-}
-
 /* iproute2's choice of scope when none is given (iproute.c, iproute_modify). */
 static int default_scope(enum nsl_route_op op, const struct nsl_route_req *req)
 {
@@ -61,7 +39,7 @@ static int add_nexthop(struct rtnl_route *route, const struct nsl_route_req *req
 	if (!nh)
 		return -ENOMEM;
 	if (req->has_via) {
-		if (!(gw = to_nl_addr(&req->via, nsl_ip_addrlen(&req->via) * 8))) {
+		if (!(gw = nsl_nl_addr(&req->via, nsl_ip_addrlen(&req->via) * 8))) {
 			rtnl_route_nh_free(nh);
 			return -ENOMEM;
 		}
@@ -82,9 +60,9 @@ static int build(enum nsl_route_op op, const struct nsl_route_req *req, int inde
 	struct nl_addr *dst = NULL, *src = NULL;
 	int err = -ENOMEM, type = req->type;
 
-	if (!route || !(dst = to_nl_addr(&req->dst, req->dst.prefixlen)))
+	if (!route || !(dst = nsl_nl_addr(&req->dst, req->dst.prefixlen)))
 		goto out;
-	if (req->has_src && !(src = to_nl_addr(&req->src, nsl_ip_addrlen(&req->src) * 8)))
+	if (req->has_src && !(src = nsl_nl_addr(&req->src, nsl_ip_addrlen(&req->src) * 8)))
 		goto out;
 	if (type == 0 && op != NSL_ROUTE_DEL)
 		type = RTN_UNICAST;
@@ -123,7 +101,7 @@ int nsl_route_change(struct nsl_ns *ns, enum nsl_route_op op, const struct nsl_r
 
 	if ((err = nsl_nl_sock(ns, &sk)) < 0)
 		return err;
-	if (req->dev && (err = ifindex_of(sk, req->dev, &index)) < 0)
+	if (req->dev && (err = nsl_nl_ifindex(sk, req->dev, &index)) < 0)
 		return err;
 	if ((err = build(op, req, index, &route)) < 0)
 		return err;
