@@ -223,6 +223,11 @@ int nsl_link_add(struct nsl_ns *ns, const struct nsl_link_spec *s, char what[NSL
 	}
 	if ((err = add_request(ns, link)) < 0)
 		goto out;
+	if (s->kind == NSL_LINK_BRIDGE && (err = nsl_bridge_set(ns, s->self.name, &s->bridge)) < 0) {
+		set_what(what, "bridge options of \"%s\"", s->self.name);
+		nsl_link_del(ns, s->self.name);
+		goto out;
+	}
 	if (s->kind == NSL_LINK_VETH && s->peer.up && (err = bring_up(peer_ns, s->peer.name)) < 0) {
 		set_what(what, "bring up \"%s\" in %s", s->peer.name, peer_ns->label);
 		nsl_link_del(ns, s->self.name);	/* takes the far end with it */

@@ -49,6 +49,8 @@ extern const char *const nsl_link_kinds[NSL_LINK_NKINDS + 1];
 /* macvlan modes as `ip link` names them; NULL-terminated. */
 extern const char *const nsl_macvlan_modes[];
 
+#include "bridge.h"
+
 #define NSL_WHAT_LEN 64		/* room for the `what` texts */
 
 /* Settings shared by a link and a veth's far end; 0/-1 mean "leave". */
@@ -72,6 +74,7 @@ struct nsl_link_spec {
 	/* vxlan; an address with family 0 is unset */
 	struct nsl_ip group, remote, local;
 	uint16_t port;		/* destination UDP port, 0: 4789 */
+	struct nsl_bridge_opts bridge;	/* bridge only; see bridge.h */
 };
 
 /* Adds the link described by spec in ns (spec->self.ns is ignored). */

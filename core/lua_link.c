@@ -25,7 +25,7 @@
 
 static const char *const add_keys[] = {
 	"name", "kind", "mtu", "mac", "up", "master", "peer", "link", "id", "mode",
-	"group", "remote", "local", "port", "dev", NULL
+	"group", "remote", "local", "port", "dev", "mcast_snooping", "stp", "ageing_time", NULL
 };
 static const char *const peer_keys[] = {
 	"peer.name", "peer.ns", "peer.mac", "peer.mtu", "peer.up", NULL
@@ -50,6 +50,9 @@ static const struct {
 	{ "local", K(NSL_LINK_VXLAN), "vxlan" },
 	{ "port", K(NSL_LINK_VXLAN), "vxlan" },
 	{ "dev", K(NSL_LINK_VXLAN), "vxlan" },
+	{ "mcast_snooping", K(NSL_LINK_BRIDGE), "bridge" },
+	{ "stp", K(NSL_LINK_BRIDGE), "bridge" },
+	{ "ageing_time", K(NSL_LINK_BRIDGE), "bridge" },
 };
 
 static int has_field(lua_State *L, int arg, const char *field)
@@ -192,6 +195,24 @@ static void check_vxlan(lua_State *L, struct nsl_link_spec *s)
 		s->port = (uint16_t)port;
 }
 
+/* Bridge options; ageing_time in seconds, as `ip link ... ageing_time` takes
+ * centiseconds but people think in seconds (the kernel's range: 0 or 10 s
+ * to about 11 days). */
+static void check_bridge(lua_State *L, struct nsl_bridge_opts *o)
+{
+	lua_Number ageing;
+
+	o->mcast_snooping = o->stp = -1;
+	o->ageing_cs = -1;
+	lnsl_optboolean(L, 2, "mcast_snooping", &o->mcast_snooping);
+	lnsl_optboolean(L, 2, "stp", &o->stp);
+	if (lnsl_optnumber(L, 2, "ageing_time", 0, 1000000, &ageing)) {
+		if (ageing != 0 && ageing < 10)
+			lnsl_fielderror(L, 2, "ageing_time", "0 (never age) or at least 10 seconds");
+		o->ageing_cs = (int64_t)(ageing * 100 + 0.5);
+	}
+}
+
 static void check_add(lua_State *L, struct nsl_link_spec *s)
 {
 	lua_Integer id;
@@ -222,6 +243,9 @@ static void check_add(lua_State *L, struct nsl_link_spec *s)
 		}
 		if ((mode = check_choice(L, 2, "mode", nsl_macvlan_modes, "macvlan mode", 0)) >= 0)
 			s->mode = nsl_macvlan_modes[mode];
+		break;
+	case NSL_LINK_BRIDGE:
+		check_bridge(L, &s->bridge);
 		break;
 	case NSL_LINK_VXLAN:
 		if (!lnsl_optinteger(L, 2, "id", 0, VNI_MAX, &id))

@@ -181,6 +181,19 @@ describe("netns links", function()
       assert.are.equal("ENODEV", e.code)
       assert.matches('master "br9"', e.message, 1, true)
     end)
+
+    it("takes multicast snooping, STP and the FDB ageing time at creation", function()
+      local a, an = T.ns("a")
+      a:link_add { name = "br0", kind = "bridge", mcast_snooping = false, stp = false, ageing_time = 30 }
+      local d = T.ipj("-n", an, "-d", "link", "show", "br0")[1].linkinfo.info_data
+      assert.are.equal(0, d.mcast_snooping)
+      assert.are.equal(0, d.stp_state)
+      assert.are.equal(3000, d.ageing_time)
+      a:link_add { name = "br1", kind = "bridge", mcast_snooping = true, ageing_time = 0 }
+      d = T.ipj("-n", an, "-d", "link", "show", "br1")[1].linkinfo.info_data
+      assert.are.equal(1, d.mcast_snooping)
+      assert.are.equal(0, d.ageing_time)
+    end)
   end)
 
   it("dummy", function()
@@ -393,6 +406,10 @@ describe("netns links", function()
       return t
     end
 
+    it("an ageing time below 10 s", refuses(add { name = "br0", kind = "bridge", ageing_time = 5 },
+      "field 'ageing_time'", "at least 10 seconds"))
+    it("a bridge option on a veth", refuses(add(veth({ name = "p0" }, { stp = true })),
+      "field 'stp'", "only of bridge"))
     it("a 16-byte name", refuses(add { name = ("x"):rep(16), kind = "bridge" },
       "#1 to 'link_add'", "field 'name'", "too long"))
     it("a name with '/'", refuses(add { name = "a/b", kind = "bridge" }, "field 'name'", "'/'"))

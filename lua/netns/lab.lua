@@ -171,14 +171,14 @@ function Lab:route(x, r)
   if self.state == "up" then
     local ok, e = pcall(ensure_valid, self)
     if not ok then
-      table.remove(node.routes)
+      table.remove(node.static_routes)
       error(e, 0)
     end
     for _, rr in ipairs(node.resolved) do
       if rr.decl == decl then
         local ok2, e2 = pcall(updown.apply_route, node, rr)
         if not ok2 then
-          table.remove(node.routes)
+          table.remove(node.static_routes)
           error(("%s: route on '%s': %s"):format(where, node.name, strip(e2)), 0)
         end
       end

@@ -213,13 +213,13 @@ end
 local function add_routes(where, what, node, routes, default)
   if routes ~= nil then
     if type(routes) ~= "table" then fail(where, "%s: routes must be an array", what) end
-    for _, r in ipairs(routes) do node.routes[#node.routes + 1] = topo.parse_route(where, what, r) end
+    for _, r in ipairs(routes) do node.static_routes[#node.static_routes + 1] = topo.parse_route(where, what, r) end
   end
   if default ~= nil then
     if type(default) == "string" then default = { default } end
     if type(default) ~= "table" then fail(where, "%s: default must be a gateway or an array of them", what) end
     for _, gw in ipairs(default) do
-      node.routes[#node.routes + 1] = topo.parse_route(where, what, { dst = "default", via = gw })
+      node.static_routes[#node.static_routes + 1] = topo.parse_route(where, what, { dst = "default", via = gw })
     end
   end
 end
@@ -241,7 +241,7 @@ function topo.node(lab, kind, name, opts, where)
   end
   local node = {
     name = name, kind = kind, where = where, nsname = lab.prefix .. name,
-    ifaces = {}, routes = {}, sysctls = {}, etcs = {},
+    ifaces = {}, static_routes = {}, sysctls = {}, etcs = {},
   }
   if #node.nsname > 255 then fail(where, "%s: namespace name '%s' too long", what, node.nsname) end
   if kind == "router" and opts.forwarding ~= false then
@@ -334,8 +334,8 @@ end
 
 -- Adds routes, sysctls or /etc files to a declared node (before up).
 function topo.route(lab, node, r, where)
-  node.routes[#node.routes + 1] = topo.parse_route(where, "route", r)
-  return node.routes[#node.routes]
+  node.static_routes[#node.static_routes + 1] = topo.parse_route(where, "route", r)
+  return node.static_routes[#node.static_routes]
 end
 
 function topo.sysctl(node, key, value, where)

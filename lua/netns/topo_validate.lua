@@ -278,7 +278,7 @@ local function onlink(node, r, gw)
       end
     end
   end
-  for _, o in ipairs(node.routes) do
+  for _, o in ipairs(node.static_routes) do
     if o.dev and not o.via and o.dst ~= "default" and (not o.type or o.type == "unicast") then
       local d = ipaddr.parse(o.dst)
       if d and ipaddr.contains(d, gw) then return true end
@@ -292,7 +292,7 @@ local function resolve_routes(lab, err)
     node.resolved = {}
     local names = {}
     for _, i in ipairs(V.ns_ifaces(node)) do names[i.name] = true end
-    for _, r in ipairs(node.routes) do
+    for _, r in ipairs(node.static_routes) do
       local function add(via, fam)
         node.resolved[#node.resolved + 1] = {
           dst = r.dst, via = via, dev = r.dev, metric = r.metric, table = r.table, type = r.type,
