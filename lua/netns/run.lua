@@ -94,7 +94,13 @@ function M.main(chunk, args, opts)
     if getmetatable(err) == ExitMT then explicit = exit_code(err) else code, msg = 2, err end
   end
   local tok, problems = pcall(finish_labs, o, out)
-  if not tok then problems = { tostring(problems) } end
+  if not tok then
+    -- The first signal can arrive during this teardown instead of during the
+    -- script: its error cuts teardown short. nslab ignores later signals, so
+    -- a second pass (teardown resumes where it stopped) runs to the end.
+    tok, problems = pcall(finish_labs, o, out)
+    if not tok then problems = { tostring(problems) } end
+  end
   if #problems > 0 then
     code = 2
     msg = (msg and (msg .. "\n") or "") .. table.concat(problems, "\n")
