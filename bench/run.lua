@@ -235,7 +235,7 @@ local function ping_section()
       local med, lo, hi = stats(col(res, t.key, "time"))
       local rep = res[t.key][#res[t.key]]
       local extra = ""
-      if rep.ping_many then extra = (" (ping_many %.3f s)"):format(rep.ping_many) end
+      if rep.ping_many then extra = (" (ping_many %.3f s)"):format((stats(col(res, t.key, "ping_many")))) end
       local label = t.label
       if sc ~= 1 then label = label .. ", extrapolated" end
       say("| %s | %d | %s%s | %s | %s | %s/%d | %s |", label, #res[t.key], fmt_s(med * sc), extra,
