@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 	t4 = now();
 	gone = n_deleted;
 	settled = settle();
-	printf("build=%.6f teardown=%.6f exit=%.6f gone=%d/%d expect=%d fds=%d maxrss_kb=%ld "
+	printf("build=%.6f teardown=%.6f exit=%.6f gone=%d found=%d expect=%d fds=%d maxrss_kb=%ld "
 	       "status=%d verify=%d settle=%.6f\n",
 	       t1 - t0, t4 - t2, t3 - t2, gone, found, expect, fds, ru.ru_maxrss,
 	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
