@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "fdlimit.h"
 #include "namespace.h"
 #include "process.h"
 
@@ -173,6 +174,7 @@ static void child(const struct nsl_ns *ns, const struct nsl_cmd *cmd, char **env
 		report_and_exit(errfd, ST_CHDIR, errno);
 
 	cloexec_from_3();
+	nsl_fdlimit_restore();
 	/* execvp searches the PATH of the environment the program gets. */
 	environ = envp;
 	execvp(cmd->argv[0], (char *const *)cmd->argv);

@@ -30,6 +30,7 @@
 #endif
 
 #include "embedded.h"
+#include "fdlimit.h"
 #include "interrupt.h"
 
 #define NSLAB_VERSION "nslab 0.1.0"
@@ -512,6 +513,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	globalL = L;
+	nsl_fdlimit_raise();
 	set_signals(on_signal);
 	lua_gc(L, LUA_GCSTOP);
 	lua_pushcfunction(L, pmain);

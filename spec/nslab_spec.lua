@@ -108,6 +108,20 @@ describe("nslab, the interpreter", function()
     end
   end)
 
+  it("raises its soft open-files limit to the hard one, and children get the original back", function()
+    local _, name = T.ns("fdl")
+    local out, rc = run("ulimit -Sn 1024; " .. NSLAB .. [[ -e "
+      for l in io.lines('/proc/self/limits') do
+        if l:find('open files') then print(l:match('files%s+(%d+)')) end
+      end
+      local ns = require('netns').open(']] .. name .. [[')
+      io.write(ns:exec({'sh', '-c', 'ulimit -Sn'}).stdout)"]])
+    T.cleanup()
+    assert.are.equal(0, rc, out)
+    local hard = T.run("sh -c 'ulimit -Hn'"):match("%d+")
+    assert.are.equal(hard .. "\n1024\n", out)
+  end)
+
   it("turns SIGHUP into an error that runs <close> handlers, and exits 129", function()
     local p = file([[
       local x <close> = setmetatable({}, { __close = function() io.stderr:write("closed\n") end })
