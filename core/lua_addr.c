@@ -16,28 +16,6 @@
 #include "lua_util.h"
 #include "route.h"
 
-#define RESULTS "netns.addr_results"
-
-static const char *family_name(int family)
-{
-	return family == AF_INET ? "inet" : "inet6";
-}
-
-/* "inet" or "inet6" from an option field; AF_UNSPEC when absent. */
-static int optfamily(lua_State *L, int arg, const char *field)
-{
-	const char *s;
-
-	if (!lnsl_optstring(L, arg, field, &s))
-		return AF_UNSPEC;
-	if (strcmp(s, "inet") == 0)
-		return AF_INET;
-	if (strcmp(s, "inet6") == 0)
-		return AF_INET6;
-	return lnsl_fielderror(L, arg, field,
-			       lua_pushfstring(L, "unknown family '%s' (expected inet or inet6)", s));
-}
-
 /* broadcast = true | false | "a.b.c.d" (IPv4 only). */
 static void optbroadcast(lua_State *L, int arg, struct nsl_addr_req *req)
 {
@@ -150,30 +128,6 @@ static int m_addr_del(lua_State *L)
 	return 0;
 }
 
-static int results_gc(lua_State *L)
-{
-	void **box = lua_touserdata(L, 1);
-
-	free(*box);
-	*box = NULL;
-	return 0;
-}
-
-/* A userdata owning the engine's malloc'd array, so that a Lua error while the
- * results are pushed (out of memory) cannot leak it. */
-static void **push_results_box(lua_State *L)
-{
-	void **box = lua_newuserdatauv(L, sizeof *box, 0);
-
-	*box = NULL;
-	if (luaL_newmetatable(L, RESULTS)) {
-		lua_pushcfunction(L, results_gc);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_setmetatable(L, -2);
-	return box;
-}
-
 static void push_flags(lua_State *L, unsigned flags, int family)
 {
 	int n = 0;
@@ -196,7 +150,7 @@ static void push_addr(lua_State *L, const struct nsl_addr_info *a)
 	if (a->dev[0])
 		lnsl_setstring(L, "dev", a->dev);
 	lnsl_setinteger(L, "index", a->index);
-	lnsl_setstring(L, "family", family_name(a->local.family));
+	lnsl_setstring(L, "family", lnsl_family_name(a->local.family));
 	lnsl_setstring(L, "address", nsl_ip_ntop(&a->local, buf, sizeof buf));
 	lnsl_setinteger(L, "prefixlen", a->local.prefixlen);
 	lua_pushfstring(L, "%s/%d", buf, a->local.prefixlen);
@@ -230,9 +184,9 @@ static int m_addrs(lua_State *L)
 	if (!lua_isnoneornil(L, 2)) {
 		lnsl_checkopts(L, 2, keys);
 		lnsl_optifname(L, 2, "dev", &dev);
-		family = optfamily(L, 2, "family");
+		family = lnsl_optfamily(L, 2, "family");
 	}
-	box = push_results_box(L);
+	box = lnsl_pushbox(L);
 	if ((n = nsl_addr_list(ns, dev, family, &v)) < 0) {
 		if (dev)
 			return lnsl_fail(L, n, "list addresses dev %s in %s", dev, ns->label);
@@ -244,8 +198,7 @@ static int m_addrs(lua_State *L)
 		push_addr(L, &v[i]);
 		lua_rawseti(L, -2, i + 1);
 	}
-	free(v);
-	*box = NULL;
+	lnsl_box_free(box);
 	return 1;
 }
 
@@ -259,7 +212,5 @@ static const luaL_Reg methods[] = {
 void lnsl_open_addr(lua_State *L, int module, int methodtab)
 {
 	(void)module;
-	lua_pushvalue(L, methodtab);
-	luaL_setfuncs(L, methods, 0);
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, methodtab, methods);
 }

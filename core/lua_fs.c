@@ -73,7 +73,5 @@ static const luaL_Reg funcs[] = {
 void lnsl_open_fs(lua_State *L, int module, int methods)
 {
 	(void)methods;
-	lua_pushvalue(L, module);
-	luaL_setfuncs(L, funcs, 0);
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, module, funcs);
 }

@@ -17,7 +17,6 @@
 #include "link.h"
 #include "lua_util.h"
 
-#define LIST_BOX "netns.LinkList"
 #define MTU_MIN 68		/* the IPv4 minimum, and the kernel's ETH_MIN_MTU */
 #define MTU_MAX 65535
 #define VLAN_ID_MAX 4094
@@ -404,15 +403,6 @@ static int m_link_get(lua_State *L)
 	return 1;
 }
 
-static int box_gc(lua_State *L)
-{
-	void **box = luaL_checkudata(L, 1, LIST_BOX);
-
-	free(*box);
-	*box = NULL;
-	return 0;
-}
-
 /** ns:links() -> { table, ... }: every link of the namespace, sorted by index, as `ip link show`. */
 static int m_links(lua_State *L)
 {
@@ -421,11 +411,7 @@ static int m_links(lua_State *L)
 	void **box;
 	int n;
 
-	/* The array is owned by a userdata first, so a memory error while the
-	 * tables are built cannot leak it. */
-	box = lua_newuserdatauv(L, sizeof *box, 0);
-	*box = NULL;
-	luaL_setmetatable(L, LIST_BOX);
+	box = lnsl_pushbox(L);
 	if ((n = nsl_link_list(ns, &v)) < 0)
 		return lnsl_fail(L, n, "list links in %s", ns->label);
 	*box = v;
@@ -434,8 +420,7 @@ static int m_links(lua_State *L)
 		push_info(L, &v[i]);
 		lua_rawseti(L, -2, i + 1);
 	}
-	free(v);
-	*box = NULL;
+	lnsl_box_free(box);
 	return 1;
 }
 
@@ -451,11 +436,5 @@ static const luaL_Reg methods[] = {
 void lnsl_open_link(lua_State *L, int module, int methodtab)
 {
 	(void)module;
-	lua_pushvalue(L, methodtab);
-	luaL_setfuncs(L, methods, 0);
-	lua_pop(L, 1);
-	luaL_newmetatable(L, LIST_BOX);
-	lua_pushcfunction(L, box_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, methodtab, methods);
 }

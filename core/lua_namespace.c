@@ -265,12 +265,8 @@ static const luaL_Reg methods[] = {
 
 void lnsl_open_namespace(lua_State *L, int module, int methodtab)
 {
-	lua_pushvalue(L, module);
-	luaL_setfuncs(L, funcs, 0);
-	lua_pop(L, 1);
-	lua_pushvalue(L, methodtab);
-	luaL_setfuncs(L, methods, 0);
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, module, funcs);
+	lnsl_setfuncs(L, methodtab, methods);
 
 	luaL_getmetatable(L, LNSL_NAMESPACE);
 	lua_pushcfunction(L, m_close);

@@ -3,9 +3,7 @@
  * tables, as `ip neigh`) and ns:fdb (a bridge's forwarding database, as
  * `bridge fdb show`).
  *
- * The engine returns a malloc'd array. It is held in a small userdata whose
- * __gc frees it, so a memory error while the result tables are built leaks
- * nothing; on the normal path it is freed at once.
+ * The engine's arrays are held in lnsl_pushbox boxes (lua_util.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,33 +11,6 @@
 
 #include "lua_util.h"
 #include "neigh.h"
-
-#define HOLDER "netns.neigh_array"
-
-static int holder_gc(lua_State *L)
-{
-	struct nsl_neigh **p = luaL_checkudata(L, 1, HOLDER);
-
-	free(*p);
-	*p = NULL;
-	return 0;
-}
-
-/* An empty holder on the stack; the engine stores its array in the slot. */
-static struct nsl_neigh **push_holder(lua_State *L)
-{
-	struct nsl_neigh **p = lua_newuserdatauv(L, sizeof *p, 0);
-
-	*p = NULL;
-	luaL_setmetatable(L, HOLDER);
-	return p;
-}
-
-static void release(struct nsl_neigh **p)
-{
-	free(*p);
-	*p = NULL;
-}
 
 /* The names `ip neigh` prints, in capitals; one bit is set in practice. */
 static const char *state_name(int s)
@@ -82,21 +53,6 @@ static void set_name(lua_State *L, const char *k, const char *name)
 		lnsl_setstring(L, k, name);
 }
 
-/* opts.family: "inet" or "inet6"; 0 when absent. */
-static int optfamily(lua_State *L, int arg)
-{
-	const char *s;
-
-	if (!lnsl_optstring(L, arg, "family", &s))
-		return 0;
-	if (strcmp(s, "inet") == 0)
-		return AF_INET;
-	if (strcmp(s, "inet6") == 0)
-		return AF_INET6;
-	return lnsl_fielderror(L, arg, "family",
-			       lua_pushfstring(L, "'%s': expected 'inet' or 'inet6'", s));
-}
-
 /* The selection options of neighs (allkey "all") and neigh_flush ("permanent"). */
 static void checksel(lua_State *L, int arg, const char *allkey, struct nsl_neigh_sel *sel)
 {
@@ -107,7 +63,7 @@ static void checksel(lua_State *L, int arg, const char *allkey, struct nsl_neigh
 		return;
 	lnsl_checkopts(L, arg, keys);
 	lnsl_optifname(L, arg, "dev", &sel->dev);
-	sel->family = optfamily(L, arg);
+	sel->family = lnsl_optfamily(L, arg, "family");
 	lnsl_optboolean(L, arg, allkey, &sel->all);
 }
 
@@ -141,7 +97,7 @@ static int m_neighs(lua_State *L)
 	int n, k = 0;
 
 	checksel(L, 2, "all", &sel);
-	v = push_holder(L);
+	v = (struct nsl_neigh **)lnsl_pushbox(L);
 	if ((n = nsl_neigh_list(ns, &sel, v)) < 0) {
 		if (sel.dev)
 			return lnsl_fail(L, n, "list neighbours dev \"%s\" in %s", sel.dev, ns->label);
@@ -154,7 +110,7 @@ static int m_neighs(lua_State *L)
 		push_neigh(L, &(*v)[i]);
 		lua_rawseti(L, -2, ++k);
 	}
-	release(v);
+	lnsl_box_free((void **)v);
 	return 1;
 }
 
@@ -267,7 +223,7 @@ static int m_fdb(lua_State *L)
 		lnsl_checkopts(L, 2, keys);
 		lnsl_optifname(L, 2, "dev", &dev);
 	}
-	v = push_holder(L);
+	v = (struct nsl_neigh **)lnsl_pushbox(L);
 	if ((n = nsl_fdb_list(ns, dev, v)) < 0) {
 		if (dev)
 			return lnsl_fail(L, n, "list fdb dev \"%s\" in %s", dev, ns->label);
@@ -278,7 +234,7 @@ static int m_fdb(lua_State *L)
 		push_fdb(L, &(*v)[i]);
 		lua_rawseti(L, -2, i + 1);
 	}
-	release(v);
+	lnsl_box_free((void **)v);
 	return 1;
 }
 
@@ -294,11 +250,5 @@ static const luaL_Reg methods[] = {
 void lnsl_open_neigh(lua_State *L, int module, int methodtab)
 {
 	(void)module;
-	lua_pushvalue(L, methodtab);
-	luaL_setfuncs(L, methods, 0);
-	lua_pop(L, 1);
-	luaL_newmetatable(L, HOLDER);
-	lua_pushcfunction(L, holder_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, methodtab, methods);
 }

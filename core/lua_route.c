@@ -18,34 +18,13 @@
 #include "lua_util.h"
 #include "route.h"
 
-#define RESULTS "netns.route_results"
-
 static const char *const change_keys[] = {
 	"dst", "via", "dev", "metric", "table", "src", "type", "family", "scope", NULL
 };
 
-static const char *family_name(int family)
-{
-	return family == AF_INET ? "inet" : "inet6";
-}
-
 static const char *family_label(int family)
 {
 	return family == AF_INET ? "IPv4" : "IPv6";
-}
-
-static int optfamily(lua_State *L, int arg)
-{
-	const char *s;
-
-	if (!lnsl_optstring(L, arg, "family", &s))
-		return AF_UNSPEC;
-	if (strcmp(s, "inet") == 0)
-		return AF_INET;
-	if (strcmp(s, "inet6") == 0)
-		return AF_INET6;
-	return lnsl_fielderror(L, arg, "family",
-			       lua_pushfstring(L, "unknown family '%s' (expected inet or inet6)", s));
 }
 
 /* table = 1..2^32-1 or "main" | "local" | "default" (and "all" where allowed:
@@ -144,7 +123,7 @@ static void checkroute(lua_State *L, enum nsl_route_op op, struct nsl_route_req 
 	if (!lnsl_optstring(L, 2, "dst", &dst))
 		lnsl_fielderror(L, 2, "dst", "required (a prefix such as 198.51.100.0/24, or \"default\")");
 	checkdst(L, 2, dst, &is_default, &req->dst);
-	family = optfamily(L, 2);
+	family = lnsl_optfamily(L, 2, "family");
 	lnsl_optstring(L, 2, "via", &via);
 	req->has_via = lnsl_optip(L, 2, "via", 0, &req->via);
 	req->has_src = lnsl_optip(L, 2, "src", 0, &req->src);
@@ -165,12 +144,12 @@ static void checkroute(lua_State *L, enum nsl_route_op op, struct nsl_route_req 
 		req->family = req->dst.family;
 		if (family && family != req->family)
 			lnsl_fielderror(L, 2, "family", lua_pushfstring(L, "%s does not match %s destination '%s'",
-					family_name(family), family_label(req->family), dst));
+					lnsl_family_name(family), family_label(req->family), dst));
 	} else {
 		req->family = req->has_via ? req->via.family : family ? family : AF_INET;
 		if (family && family != req->family)
 			lnsl_fielderror(L, 2, "family", lua_pushfstring(L, "%s does not match %s gateway '%s'",
-					family_name(family), family_label(req->family), via));
+					lnsl_family_name(family), family_label(req->family), via));
 		req->dst.family = req->family;
 		req->dst.prefixlen = 0;
 	}
@@ -241,30 +220,6 @@ static int m_route_del(lua_State *L)
 	return change(L, NSL_ROUTE_DEL, "delete");
 }
 
-static int results_gc(lua_State *L)
-{
-	void **box = lua_touserdata(L, 1);
-
-	free(*box);
-	*box = NULL;
-	return 0;
-}
-
-/* A userdata owning the engine's malloc'd array, so that a Lua error while the
- * results are pushed (out of memory) cannot leak it. */
-static void **push_results_box(lua_State *L)
-{
-	void **box = lua_newuserdatauv(L, sizeof *box, 0);
-
-	*box = NULL;
-	if (luaL_newmetatable(L, RESULTS)) {
-		lua_pushcfunction(L, results_gc);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_setmetatable(L, -2);
-	return box;
-}
-
 static void push_route(lua_State *L, const struct nsl_route_info *r)
 {
 	char buf[64], num[16];
@@ -276,7 +231,7 @@ static void push_route(lua_State *L, const struct nsl_route_info *r)
 		lua_pushfstring(L, "%s/%d", nsl_ip_ntop(&r->dst, buf, sizeof buf), r->dst.prefixlen);
 		lua_setfield(L, -2, "dst");
 	}
-	lnsl_setstring(L, "family", family_name(r->family));
+	lnsl_setstring(L, "family", lnsl_family_name(r->family));
 	if (r->has_via)
 		lnsl_setstring(L, "via", nsl_ip_ntop(&r->via, buf, sizeof buf));
 	if (r->dev[0])
@@ -308,10 +263,10 @@ static int m_routes(lua_State *L)
 
 	if (!lua_isnoneornil(L, 2)) {
 		lnsl_checkopts(L, 2, keys);
-		family = optfamily(L, 2);
+		family = lnsl_optfamily(L, 2, "family");
 		table = opttable(L, 2, 1);
 	}
-	box = push_results_box(L);
+	box = lnsl_pushbox(L);
 	if ((n = nsl_route_list(ns, family, table, &v)) < 0)
 		return lnsl_fail(L, n, "list routes in %s", ns->label);
 	*box = v;
@@ -320,8 +275,7 @@ static int m_routes(lua_State *L)
 		push_route(L, &v[i]);
 		lua_rawseti(L, -2, i + 1);
 	}
-	free(v);
-	*box = NULL;
+	lnsl_box_free(box);
 	return 1;
 }
 
@@ -336,7 +290,5 @@ static const luaL_Reg methods[] = {
 void lnsl_open_route(lua_State *L, int module, int methodtab)
 {
 	(void)module;
-	lua_pushvalue(L, methodtab);
-	luaL_setfuncs(L, methods, 0);
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, methodtab, methods);
 }

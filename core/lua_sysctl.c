@@ -108,7 +108,5 @@ static const luaL_Reg methods[] = {
 void lnsl_open_sysctl(lua_State *L, int module, int methodtab)
 {
 	(void)module;
-	lua_pushvalue(L, methodtab);
-	luaL_setfuncs(L, methods, 0);
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, methodtab, methods);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "errors.h"
 #include "interrupt.h"
@@ -312,5 +313,58 @@ void lnsl_sort_strings(lua_State *L, int idx)
 		lua_rawseti(L, -2, i + 1);
 	}
 	lua_replace(L, t);	/* the sorted copy takes the original's place */
+	lua_pop(L, 1);
+}
+
+int lnsl_optfamily(lua_State *L, int arg, const char *field)
+{
+	const char *s;
+
+	if (!lnsl_optstring(L, arg, field, &s))
+		return AF_UNSPEC;
+	if (strcmp(s, "inet") == 0)
+		return AF_INET;
+	if (strcmp(s, "inet6") == 0)
+		return AF_INET6;
+	return lnsl_fielderror(L, arg, field,
+			       lua_pushfstring(L, "unknown family '%s' (expected inet or inet6)", s));
+}
+
+const char *lnsl_family_name(int family)
+{
+	return family == AF_INET ? "inet" : "inet6";
+}
+
+#define LNSL_BOX "netns.box"
+
+static int box_gc(lua_State *L)
+{
+	lnsl_box_free(lua_touserdata(L, 1));
+	return 0;
+}
+
+void **lnsl_pushbox(lua_State *L)
+{
+	void **box = lua_newuserdatauv(L, sizeof *box, 0);
+
+	*box = NULL;
+	if (luaL_newmetatable(L, LNSL_BOX)) {
+		lua_pushcfunction(L, box_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return box;
+}
+
+void lnsl_box_free(void **box)
+{
+	free(*box);
+	*box = NULL;
+}
+
+void lnsl_setfuncs(lua_State *L, int t, const luaL_Reg *fns)
+{
+	lua_pushvalue(L, t);
+	luaL_setfuncs(L, fns, 0);
 	lua_pop(L, 1);
 }

@@ -66,6 +66,23 @@ void lnsl_setinteger(lua_State *L, const char *k, lua_Integer v);
 void lnsl_setnumber(lua_State *L, const char *k, lua_Number v);
 void lnsl_setboolean(lua_State *L, const char *k, int v);
 
+/* opts[field] = "inet" | "inet6" -> AF_INET | AF_INET6; AF_UNSPEC when absent. */
+int lnsl_optfamily(lua_State *L, int arg, const char *field);
+/* "inet" or "inet6", as results name a family. */
+const char *lnsl_family_name(int family);
+
+/*
+ * The engine returns lists as malloc'd arrays. lnsl_pushbox pushes a userdata
+ * that owns one (store it in *box right after the engine call), so a Lua
+ * error while the result tables are built (out of memory) cannot leak it;
+ * lnsl_box_free frees it on the normal path.
+ */
+void **lnsl_pushbox(lua_State *L);
+void lnsl_box_free(void **box);
+
+/* luaL_setfuncs into the table at index t (no upvalues). */
+void lnsl_setfuncs(lua_State *L, int t, const luaL_Reg *fns);
+
 /* Replaces the array of strings at idx by a sorted copy. */
 void lnsl_sort_strings(lua_State *L, int idx);
 
