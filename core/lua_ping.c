@@ -16,6 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "errors.h"
 #include "lua_util.h"
 #include "ping.h"
 
@@ -220,6 +221,8 @@ static void push_result(lua_State *L, const struct nsl_ip *dst, const struct nsl
 			lnsl_setinteger(L, "seq", e->seq);
 		lnsl_setstring(L, "kind", nsl_ping_kind_name(e->kind));
 		lnsl_setstring(L, "message", e->message);
+		if (e->kind == NSL_PING_LOCAL && e->err)
+			lnsl_setstring(L, "code", nsl_errname(e->err));
 		push_ip(L, "from", &e->from);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 		if (e->kind == NSL_PING_LOCAL && !first_local)
@@ -233,7 +236,7 @@ static void push_result(lua_State *L, const struct nsl_ip *dst, const struct nsl
 /**
  * ns:ping(dst [, {count=, interval=, timeout=, deadline=, size=, ttl=, source=, dev=}])
  *   -> {dst, ok, transmitted, received, duplicates, loss, rtt={min, avg, max, mdev},
- *       replies={{seq, ttl, rtt, from}}, errors={{seq, kind, message, from}}, error}
+ *       replies={{seq, ttl, rtt, from}}, errors={{seq, kind, message, code, from}}, error}
  * ICMP echo from inside the namespace, as `ip netns exec NS ping -c COUNT DST`.
  */
 static int m_ping(lua_State *L)

@@ -86,7 +86,8 @@ describe("ns:ping", function()
     assert.is_nil(r.rtt)
     assert.are.equal("Network is unreachable", r.error)
     assert.are.equal(2, #r.errors)
-    assert.are.same({ seq = 1, kind = "local", message = "Network is unreachable" }, r.errors[1])
+    assert.are.same({ seq = 1, kind = "local", message = "Network is unreachable", code = "ENETUNREACH" },
+      r.errors[1])
     assert.are.equal(2, r.errors[2].seq)
     -- Without any IPv6 address the kernel refuses earlier, for want of a source.
     assert.are.equal("Cannot assign requested address", A:ping("2001:db8::7").error)

@@ -227,21 +227,12 @@ local HOWS = {
 local function classify(r)
   for _, e in ipairs(r.errors or {}) do
     if e.kind == "local" then
-      local m = e.message or ""
-      if e.code == "ENETUNREACH" or m:find("Network is unreachable", 1, true) then
-        return "network unreachable", e
-      elseif e.code == "EHOSTUNREACH" or m:find("No route to host", 1, true) then
-        return "host unreachable", e
-      end
+      if e.code == "ENETUNREACH" then return "network unreachable", e end
+      if e.code == "EHOSTUNREACH" then return "host unreachable", e end
       return "error", e
     elseif e.kind then
       return (e.kind:gsub("_", " ")), e
     end
-  end
-  if r.error then
-    local m = tostring(r.error)
-    if m:find("Network is unreachable", 1, true) then return "network unreachable", { message = m } end
-    return "error", { message = m }
   end
   return "timeout"
 end
