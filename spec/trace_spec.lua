@@ -180,6 +180,14 @@ describe("netns.trace", function()
         trace.command("ping_many", { { ns, "192.0.2.2" }, { ns, "192.0.2.3", { count = 2 } } }, { timeout = 0.5 }))
     end)
 
+    it("exec with the input it is fed as a here-document", function()
+      assert.equal(("ip netns exec %s nft -f - <<'EOF'\nflush ruleset\nEOF"):format(name),
+        trace.command("exec", ns, { "nft", "-f", "-" }, { stdin = "flush ruleset" }))
+      assert.equal(("ip netns exec %s cat <<'EOF_'\nEOF\nEOF_"):format(name),
+        trace.command("exec", ns, { "cat" }, { stdin = "EOF\n" }))
+      assert.equal(("ip netns exec %s true"):format(name), trace.command("exec", ns, { "true" }))
+    end)
+
     it("links of every kind", function()
       assert.equal(("ip -n %s link add v10 link eth0 type vlan id 10"):format(name),
         trace.command("link_add", ns, { name = "v10", kind = "vlan", link = "eth0", id = 10 }))

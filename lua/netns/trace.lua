@@ -242,7 +242,16 @@ local methods = {
     return exec(ns, { "sysctl", "-w", ("%s=%s"):format(key, tostring(value)) })
   end,
   sysctl_get = function(ns, key) return exec(ns, { "sysctl", "-n", key }) end,
-  exec = function(ns, argv) return exec(ns, argv or {}) end,
+  exec = function(ns, argv, o)
+    local line = exec(ns, argv or {})
+    local input = type(o) == "table" and o.stdin
+    if type(input) ~= "string" then return line end
+    -- What the program reads, as a here-document (nft -f -, say).
+    local tag = "EOF"
+    while input:find(tag, 1, true) do tag = tag .. "_" end
+    if input ~= "" and input:sub(-1) ~= "\n" then input = input .. "\n" end
+    return ("%s <<'%s'\n%s%s"):format(line, tag, input, tag)
+  end,
   spawn = function(ns, argv) return exec(ns, argv or {}) .. " &" end,
   ping = function(ns, dst, o) return exec(ns, ping_argv(dst, o)) end,
   delete = function(ns) return join{ "ip", "netns", "delete", ns.name or label(ns) } end,
