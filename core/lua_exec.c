@@ -1,6 +1,7 @@
 /*
- * ns:exec, ns:spawn and the netns.Process handle; ns:pids, ns:kill_all;
- * netns.sleep and netns.now.
+ * ns:exec, ns:spawn and the netns.Process handle; ns:pids, ns:kill_all and
+ * netns.pids, netns.kill_all (many namespaces, one /proc scan); netns.sleep
+ * and netns.now.
  *
  * A Process is a full userdata holding an nsl_proc, made closed first and
  * started only once every argument was checked (liolib's pattern), so a
@@ -471,6 +472,18 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Pushes the pids sorted, and frees the list. */
+static void push_pids(lua_State *L, struct pidlist *l)
+{
+	qsort(l->v, l->n, sizeof *l->v, cmp_pid);
+	lua_createtable(L, (int)l->n, 0);
+	for (size_t i = 0; i < l->n; i++) {
+		lua_pushinteger(L, l->v[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	free(l->v);
+}
+
 /** ns:pids() -> {pid, ...}: every process whose network namespace this is,
  * sorted (as `ip netns pids NAME`). */
 static int m_pids(lua_State *L)
@@ -483,13 +496,7 @@ static int m_pids(lua_State *L)
 		free(l.v);
 		return lnsl_fail(L, err, "list processes in %s", ns->label);
 	}
-	qsort(l.v, l.n, sizeof *l.v, cmp_pid);
-	lua_createtable(L, (int)l.n, 0);
-	for (size_t i = 0; i < l.n; i++) {
-		lua_pushinteger(L, l.v[i]);
-		lua_rawseti(L, -2, (lua_Integer)i + 1);
-	}
-	free(l.v);
+	push_pids(L, &l);
 	return 1;
 }
 
@@ -508,6 +515,81 @@ static int m_kill_all(lua_State *L)
 	if ((n = nsl_ns_kill_all(ns, sig, t)) < 0)
 		return lnsl_fail(L, n, "kill processes in %s", ns->label);
 	lua_pushinteger(L, n);
+	return 1;
+}
+
+/* The open handles in the array at arg, checked one by one (the element's
+ * position is in the message); NULL with *n = 0 for an empty array. */
+static const struct nsl_ns **check_ns_list(lua_State *L, int arg, size_t *n)
+{
+	const struct nsl_ns **v;
+
+	luaL_checktype(L, arg, LUA_TTABLE);
+	*n = (size_t)lua_rawlen(L, arg);
+	v = lua_newuserdatauv(L, (*n ? *n : 1) * sizeof *v, 0);	/* freed by the GC */
+	for (size_t i = 0; i < *n; i++) {
+		struct nsl_ns *ns;
+
+		lua_rawgeti(L, arg, (lua_Integer)i + 1);
+		ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
+		if (!ns)
+			luaL_argerror(L, arg, lua_pushfstring(L, "element %d: netns.Namespace expected, got %s",
+							      (int)i + 1, luaL_typename(L, -1)));
+		if (ns->fd < 0)
+			luaL_argerror(L, arg, lua_pushfstring(L, "element %d: namespace is closed", (int)i + 1));
+		v[i] = ns;
+		lua_pop(L, 1);
+	}
+	return v;
+}
+
+/** netns.kill_all({ns, ...} [, sig [, timeout]]) -> n: ns:kill_all for many
+ * namespaces at once: one /proc scan per round finds the processes of all of
+ * them (a lab's teardown; a scan per namespace stats every process of the
+ * machine again each time). Raises ETIMEDOUT if some remain. */
+static int l_kill_all(lua_State *L)
+{
+	size_t n;
+	const struct nsl_ns **v;
+	int sig, k;
+	lua_Number t;
+
+	lua_settop(L, 3);	/* the list's array goes above the arguments */
+	v = check_ns_list(L, 1, &n);
+	sig = check_signal(L, 2, SIGKILL);
+	t = luaL_optnumber(L, 3, 5);
+	luaL_argcheck(L, t > 0 && t <= MAX_SECONDS, 3, "timeout out of range (0 to 86400 seconds)");
+	if (n == 0) {
+		lua_pushinteger(L, 0);
+		return 1;
+	}
+	if ((k = nsl_nss_kill_all(v, n, sig, t)) < 0) {
+		if (n == 1)
+			return lnsl_fail(L, k, "kill processes in %s", v[0]->label);
+		return lnsl_fail(L, k, "kill processes in %s and %d other namespaces", v[0]->label, (int)n - 1);
+	}
+	lua_pushinteger(L, k);
+	return 1;
+}
+
+/** netns.pids({ns, ...}) -> {pid, ...}: the processes in any of the
+ * namespaces, sorted, found in one /proc scan. */
+static int l_pids(lua_State *L)
+{
+	size_t n;
+	const struct nsl_ns **v;
+	struct pidlist l = { NULL, 0, 0 };
+	int err;
+
+	lua_settop(L, 1);
+	v = check_ns_list(L, 1, &n);
+	err = n ? nsl_nss_pids(v, n, add_pid, &l) : 0;
+
+	if (err < 0) {
+		free(l.v);
+		return lnsl_fail(L, err, "list processes in %s and %d other namespaces", v[0]->label, (int)n - 1);
+	}
+	push_pids(L, &l);
 	return 1;
 }
 
@@ -533,6 +615,8 @@ static int l_now(lua_State *L)
 static const luaL_Reg funcs[] = {
 	{ "sleep", l_sleep },
 	{ "now", l_now },
+	{ "kill_all", l_kill_all },
+	{ "pids", l_pids },
 	{ NULL, NULL }
 };
 
@@ -555,12 +639,8 @@ static const luaL_Reg proc_methods[] = {
 
 void lnsl_open_exec(lua_State *L, int module, int methodtab)
 {
-	lua_pushvalue(L, module);
-	luaL_setfuncs(L, funcs, 0);
-	lua_pop(L, 1);
-	lua_pushvalue(L, methodtab);
-	luaL_setfuncs(L, methods, 0);
-	lua_pop(L, 1);
+	lnsl_setfuncs(L, module, funcs);
+	lnsl_setfuncs(L, methodtab, methods);
 
 	luaL_newmetatable(L, LNSL_PROCESS);
 	lua_pushcfunction(L, p_close);

@@ -363,37 +363,87 @@ void nsl_proc_take(struct nsl_proc *p, int stream, char **data, size_t *len)
 	*b = (struct nsl_buf){ NULL, 0, 0 };
 }
 
-static int in_ns(pid_t pid, const struct stat *ns)
+/* A set of namespaces as their (device, inode), sorted: one /proc scan
+ * serves any number of namespaces (a lab's teardown asks about hundreds at
+ * once, and a scan per namespace stats every process of the machine again). */
+struct nsset {
+	struct stat *v;
+	size_t n;
+};
+
+static int cmp_stat(const void *a, const void *b)
+{
+	const struct stat *x = a, *y = b;
+
+	if (x->st_dev != y->st_dev)
+		return x->st_dev < y->st_dev ? -1 : 1;
+	return (x->st_ino > y->st_ino) - (x->st_ino < y->st_ino);
+}
+
+static int nsset_make(struct nsset *s, const struct nsl_ns *const *nss, size_t n)
+{
+	if (!(s->v = calloc(n ? n : 1, sizeof *s->v)))
+		return -ENOMEM;
+	s->n = n;
+	for (size_t i = 0; i < n; i++) {
+		if (fstat(nss[i]->fd, &s->v[i]) < 0) {
+			int err = -errno;
+
+			free(s->v);
+			s->v = NULL;
+			return err;
+		}
+	}
+	qsort(s->v, n, sizeof *s->v, cmp_stat);
+	return 0;
+}
+
+static int in_set(pid_t pid, const struct nsset *s)
 {
 	char path[64];
 	struct stat st;
 
 	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)pid);
-	return stat(path, &st) == 0 && st.st_dev == ns->st_dev && st.st_ino == ns->st_ino;
+	return stat(path, &st) == 0 && bsearch(&st, s->v, s->n, sizeof *s->v, cmp_stat) != NULL;
 }
 
-int nsl_ns_pids(const struct nsl_ns *ns, int (*fn)(pid_t pid, void *arg), void *arg)
+static int scan(const struct nsset *s, int (*fn)(pid_t pid, void *arg), void *arg)
 {
-	struct stat nst;
 	struct dirent *e;
 	DIR *dir;
 	int ret = 0;
 
-	if (fstat(ns->fd, &nst) < 0)
-		return -errno;
 	if (!(dir = opendir("/proc")))
 		return -errno;
 	while ((e = readdir(dir)) != NULL) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
 
-		if (*end || pid <= 0 || !in_ns((pid_t)pid, &nst))
+		if (*end || pid <= 0 || !in_set((pid_t)pid, s))
 			continue;
 		if ((ret = fn((pid_t)pid, arg)) != 0)
 			break;
 	}
 	closedir(dir);
 	return ret;
+}
+
+int nsl_nss_pids(const struct nsl_ns *const *nss, size_t n,
+		 int (*fn)(pid_t pid, void *arg), void *arg)
+{
+	struct nsset s;
+	int ret;
+
+	if ((ret = nsset_make(&s, nss, n)) < 0)
+		return ret;
+	ret = scan(&s, fn, arg);
+	free(s.v);
+	return ret;
+}
+
+int nsl_ns_pids(const struct nsl_ns *ns, int (*fn)(pid_t pid, void *arg), void *arg)
+{
+	return nsl_nss_pids(&ns, 1, fn, arg);
 }
 
 /* The round of kill_all: the processes signalled (a pidfd each, or -1 where
@@ -410,7 +460,7 @@ struct round {
 	size_t nt, tcap;
 	pid_t *seen;
 	size_t nseen, seencap;
-	const struct stat *nst;
+	const struct nsset *set;
 	int err;
 };
 
@@ -441,7 +491,7 @@ static int signal_one(pid_t pid, void *arg)
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0 && errno != ENOSYS)
 		return 0;	/* gone already */
-	if (!in_ns(pid, r->nst))
+	if (!in_set(pid, r->set))
 		sent = -1;
 	else if (fd >= 0)
 		sent = syscall(SYS_pidfd_send_signal, fd, r->sig, NULL, 0);
@@ -488,7 +538,7 @@ static int wait_round(struct round *r, double deadline)
 		for (size_t i = 0; i < r->nt; i++) {
 			if (r->t[i].pid == 0)
 				continue;
-			if (r->t[i].fd >= 0 ? pfd[i].revents != 0 : !in_ns(r->t[i].pid, r->nst)) {
+			if (r->t[i].fd >= 0 ? pfd[i].revents != 0 : !in_set(r->t[i].pid, r->set)) {
 				pfd[i].fd = -1;	/* poll skips it from now on */
 				r->t[i].pid = 0;
 				left--;
@@ -501,22 +551,22 @@ static int wait_round(struct round *r, double deadline)
 	return left == 0 ? 0 : -ETIMEDOUT;
 }
 
-int nsl_ns_kill_all(const struct nsl_ns *ns, int sig, double timeout)
+int nsl_nss_kill_all(const struct nsl_ns *const *nss, size_t n, int sig, double timeout)
 {
 	double deadline = nsl_now() + timeout;
-	struct stat nst;
+	struct nsset set;
 	struct round r;
 	int err;
 
-	if (fstat(ns->fd, &nst) < 0)
-		return -errno;
+	if ((err = nsset_make(&set, nss, n)) < 0)
+		return err;
 	memset(&r, 0, sizeof r);
 	r.self = getpid();
 	r.sig = sig;
-	r.nst = &nst;
+	r.set = &set;
 	for (;;) {
 		r.nt = 0;
-		err = nsl_ns_pids(ns, signal_one, &r);
+		err = scan(&set, signal_one, &r);
 		if (err >= 0 && r.err < 0)
 			err = r.err;
 		if (err >= 0 && r.nt == 0)
@@ -533,5 +583,11 @@ int nsl_ns_kill_all(const struct nsl_ns *ns, int sig, double timeout)
 	}
 	free(r.t);
 	free(r.seen);
+	free(set.v);
 	return err < 0 ? err : (int)r.nseen;
+}
+
+int nsl_ns_kill_all(const struct nsl_ns *ns, int sig, double timeout)
+{
+	return nsl_nss_kill_all(&ns, 1, sig, timeout);
 }

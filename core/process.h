@@ -11,9 +11,9 @@
  * process group, SIGKILL after a grace period), reaps it, closes every fd and
  * frees the buffers: after it nothing of the child is left, not even a zombie.
  *
- * nsl_ns_pids() and nsl_ns_kill_all() work on every process of a namespace,
- * ours or not, found as `ip netns pids` finds them: /proc/PID/ns/net is the
- * namespace's inode.
+ * nsl_ns_pids() and nsl_ns_kill_all() work on every process of a namespace
+ * (nsl_nss_*: of any of several namespaces, in one pass), ours or not, found
+ * as `ip netns pids` finds them: /proc/PID/ns/net is the namespace's inode.
  */
 #ifndef NSLAB_PROCESS_H
 #define NSLAB_PROCESS_H
@@ -73,6 +73,11 @@ int nsl_ns_pids(const struct nsl_ns *ns, int (*fn)(pid_t pid, void *arg), void *
  * until none is left; returns how many were signalled, or -ETIMEDOUT if some
  * are still there after timeout seconds. */
 int nsl_ns_kill_all(const struct nsl_ns *ns, int sig, double timeout);
+/* The same for the processes in any of n namespaces, with one /proc scan per
+ * round whatever n is (a lab's teardown). */
+int nsl_nss_pids(const struct nsl_ns *const *nss, size_t n,
+		 int (*fn)(pid_t pid, void *arg), void *arg);
+int nsl_nss_kill_all(const struct nsl_ns *const *nss, size_t n, int sig, double timeout);
 
 double nsl_now(void);		/* CLOCK_MONOTONIC, seconds */
 /* Sleeps the whole time despite signals; -EINTR if nslab was interrupted. */

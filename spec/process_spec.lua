@@ -10,24 +10,9 @@ local function gone(pid)
   return s:match("%) (%S)") == "Z"
 end
 
-local function our_zombies()
-  local n = 0
-  for pid in T.run("ls /proc"):gmatch("%d+") do
-    local f = io.open("/proc/" .. pid .. "/stat")
-    if f then
-      local state, ppid = (f:read("a") or ""):match("%) (%S) (%d+)")
-      f:close()
-      if state == "Z" and tonumber(ppid) == T.pid then n = n + 1 end
-    end
-  end
-  return n
-end
+local our_zombies = T.zombies
 
-local function our_fds()
-  local n = 0
-  for _ in T.run("ls /proc/" .. T.pid .. "/fd"):gmatch("%d+") do n = n + 1 end
-  return n
-end
+local our_fds = T.fds
 
 local function contains(t, v)
   for _, x in ipairs(t) do if x == v then return true end end
@@ -301,6 +286,67 @@ describe("ns:pids and ns:kill_all", function()
     assert.is_true(T.wait_until(function()
       return not T.run("ip -n " .. n2 .. " -o link show"):find("v2", 1, true)
     end, 10))
+    p:close()
+  end)
+end)
+
+describe("netns.pids and netns.kill_all (many namespaces, one /proc scan)", function()
+  after_each(T.cleanup)
+
+  it("find and kill the processes of every namespace in the list, and only those", function()
+    local a, na = T.ns("ma")
+    local b = T.ns("mb")
+    local c, nc = T.ns("mc")
+    local pa = a:spawn({ "sleep", "30" })
+    local pb = b:spawn({ "sleep", "30" })
+    local pc = c:spawn({ "sleep", "30" })
+    os.execute("ip netns exec " .. na .. " sleep 30 >/dev/null 2>&1 &")
+    assert.is_true(T.wait_until(function() return #a:pids() == 2 end, 5))
+    local want = {}
+    for _, x in ipairs(a:pids()) do want[#want + 1] = x end
+    want[#want + 1] = pb.pid
+    table.sort(want)
+    assert.are.same(want, netns.pids({ a, b }))
+    assert.are.same({}, netns.pids({}))
+    assert.are.equal(3, netns.kill_all({ a, b }))
+    assert.are.same({}, netns.pids({ a, b }))
+    assert.are.equal(9, pa:wait(1).signal)
+    assert.are.equal(9, pb:wait(1).signal)
+    -- c was not in the list: its process still runs.
+    assert.is_true(pc:running())
+    assert.are.same({ pc.pid }, c:pids())
+    assert.are.same(T.run("ip netns pids " .. nc):match("%d+"), tostring(pc.pid))
+    assert.are.equal(0, netns.kill_all({ a, b }, "TERM", 1))
+    assert.are.equal(0, netns.kill_all({}))
+    pc:close()
+  end)
+
+  it("a namespace listed twice counts its processes once", function()
+    local a = T.ns("md")
+    local p = a:spawn({ "sleep", "30" })
+    assert.are.same({ p.pid }, netns.pids({ a, a }))
+    assert.are.equal(1, netns.kill_all({ a, a }, "TERM"))
+    assert.are.equal(15, p:wait(1).signal)
+  end)
+
+  it("refuse bad input before signalling anything", function()
+    local a = T.ns("me")
+    local p = a:spawn({ "sleep", "30" })
+    local closed = T.ns("mf")
+    closed:close()
+    local function msg(fn, ...)
+      local ok, e = pcall(fn, ...)
+      assert.is_false(ok)
+      return tostring(e)
+    end
+    assert.matches("table expected", msg(netns.kill_all, nil))
+    assert.matches("table expected", msg(netns.kill_all, a))
+    assert.matches("element 2: netns.Namespace expected, got string", msg(netns.kill_all, { a, "x" }))
+    assert.matches("element 2: namespace is closed", msg(netns.kill_all, { a, closed }))
+    assert.matches("element 1: netns.Namespace expected, got number", msg(netns.pids, { 1 }))
+    assert.has_error(function() netns.kill_all({ a }, "NOPE") end)
+    assert.has_error(function() netns.kill_all({ a }, "KILL", 0) end)
+    assert.is_true(p:running())
     p:close()
   end)
 end)
