@@ -1,5 +1,6 @@
 /* Per-namespace netlink sockets with the kernel's errno captured. */
 #include <errno.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/netlink.h>
@@ -113,6 +114,21 @@ static int open_in(const struct nsl_ns *ns, struct nl_sock **out)
 	return 0;
 }
 
+/* Up to NSL_NL_MIN_OPEN sockets are always allowed; above that, up to
+ * NSL_NL_MAX_OPEN while they stay under a quarter of the fd limit, which
+ * leaves room for the namespace handles and everything else. */
+static int may_open_more(void)
+{
+	struct rlimit r;
+	rlim_t cap = NSL_NL_MAX_OPEN;
+
+	if (open_count < NSL_NL_MIN_OPEN)
+		return 1;
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur / 4 < cap)
+		cap = r.rlim_cur / 4;
+	return (rlim_t)open_count < cap;
+}
+
 int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
 {
 	int err;
@@ -128,7 +144,7 @@ int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
 		*sk = ns->sk;
 		return 0;
 	}
-	if (open_count >= NSL_NL_MAX_OPEN)
+	if (!may_open_more())
 		nsl_nl_close(lru_tail);
 	if ((err = open_in(ns, &ns->sk)) < 0)
 		return err;

@@ -5,9 +5,13 @@
  * socket is created between nsl_ns_enter() and nsl_ns_leave() and then used
  * from home like any other. The kernel picks the port (libnl's own port
  * allocator stops at 1024 sockets a process), and at most NSL_NL_MAX_OPEN
- * sockets stay open: the least recently used is closed and transparently
- * reopened on its next use, so a lab of thousands of namespaces holds a
- * bounded number of fds.
+ * sockets stay open (fewer when the fd limit is low: a quarter of
+ * RLIMIT_NOFILE, at least NSL_NL_MIN_OPEN): the least recently used is closed
+ * and transparently reopened on its next use, so a lab of thousands of
+ * namespaces holds a bounded number of fds. A lab walks all its namespaces
+ * once per phase (create, links, addresses, carrier wait), and an LRU cache
+ * smaller than that walk misses every time: 512 keeps a lab of 500
+ * namespaces at one socket each (a cap of 128 opened 4 per namespace at 200).
  *
  * Errors: nsl_nl_sock() forgets the last kernel error; a failed libnl call is
  * then turned into the kernel's real errno by nsl_nl_err().
@@ -18,7 +22,8 @@
 struct nl_sock;
 struct nsl_ns;
 
-#define NSL_NL_MAX_OPEN 128
+#define NSL_NL_MAX_OPEN 512
+#define NSL_NL_MIN_OPEN 128
 
 int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk);
 void nsl_nl_close(struct nsl_ns *ns);
