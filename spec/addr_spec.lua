@@ -34,13 +34,7 @@ local function find(list, cidr)
   end
 end
 
-local function fdcount()
-  local n = 0
-  local p = assert(io.popen("ls /proc/" .. T.pid .. "/fd"))
-  for _ in p:lines() do n = n + 1 end
-  p:close()
-  return n
-end
+local fdcount = T.fds
 
 local function ifindex(name, dev)
   return T.ipj("-n", name, "link", "show", "dev", dev)[1].ifindex

@@ -19,13 +19,7 @@ local function tmp(ext)
   return p
 end
 
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = T.read
 
 local function script(code)
   local p = tmp(".lua")

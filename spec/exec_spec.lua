@@ -9,32 +9,11 @@ local function gone(pid)
   return s:match("%) (%S)") == "Z"	-- a zombie no longer runs (init reaps it)
 end
 
-local function our_zombies()
-  local n = 0
-  for pid in T.run("ls /proc"):gmatch("%d+") do
-    local f = io.open("/proc/" .. pid .. "/stat")
-    if f then
-      local state, ppid = (f:read("a") or ""):match("%) (%S) (%d+)")
-      f:close()
-      if state == "Z" and tonumber(ppid) == T.pid then n = n + 1 end
-    end
-  end
-  return n
-end
+local our_zombies = T.zombies
 
-local function our_fds()
-  local n = 0
-  for _ in T.run("ls /proc/" .. T.pid .. "/fd"):gmatch("%d+") do n = n + 1 end
-  return n
-end
+local our_fds = T.fds
 
-local function file(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local file = T.read
 
 local function sorted_lines(s)
   local t = {}

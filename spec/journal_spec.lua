@@ -34,13 +34,7 @@ local function cleanup()
   T.cleanup()
 end
 
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = T.read
 
 -- A separate Lua process that brings a lab up and waits: its pid and journal.
 local function victim()

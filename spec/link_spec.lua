@@ -44,13 +44,7 @@ local function parent_link(ns, name)
   return "bridge"
 end
 
-local function nfds()
-  local n = 0
-  local p = assert(io.popen("ls /proc/" .. T.pid .. "/fd"))
-  for _ in p:lines() do n = n + 1 end
-  p:close()
-  return n
-end
+local nfds = T.fds
 
 local function esc(s) return (s:gsub("%p", "%%%0")) end
 

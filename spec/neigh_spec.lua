@@ -49,13 +49,7 @@ local function pair()
   return a, an, b, bn
 end
 
-local function nfds()
-  local n = 0
-  local p = io.popen("ls /proc/" .. T.pid .. "/fd")
-  for _ in p:lines() do n = n + 1 end
-  p:close()
-  return n
-end
+local nfds = T.fds
 
 describe("ns:neighs", function()
   after_each(T.cleanup)

@@ -46,14 +46,7 @@ local function routed()
   return A, R, B, an, rn, bn
 end
 
--- Our own open fds (/proc/self in a popen'd shell would be the shell's).
-local function fd_count()
-  local n = 0
-  local p = io.popen("ls /proc/" .. T.pid .. "/fd")
-  for _ in p:lines() do n = n + 1 end
-  p:close()
-  return n
-end
+local fd_count = T.fds
 
 describe("ns:ping", function()
   after_each(T.cleanup)

@@ -39,13 +39,7 @@ local function find(list, dst, family)
   end
 end
 
-local function fdcount()
-  local n = 0
-  local p = assert(io.popen("ls /proc/" .. T.pid .. "/fd"))
-  for _ in p:lines() do n = n + 1 end
-  p:close()
-  return n
-end
+local fdcount = T.fds
 
 describe("netns routes", function()
   after_each(T.cleanup)

@@ -20,13 +20,7 @@ local function inside(name, path)
   return (sh(("ip netns exec %s cat /proc/sys/%s"):format(name, path)):gsub("\n$", ""))
 end
 
-local function nfds()
-  local n = 0
-  local p = io.popen("ls /proc/" .. T.pid .. "/fd")
-  for _ in p:lines() do n = n + 1 end
-  p:close()
-  return n
-end
+local nfds = T.fds
 
 local function pat(s) return (s:gsub("[%-%.%(%)%%]", "%%%0")) end
 

@@ -76,6 +76,35 @@ function T.wait_until(fn, deadline)
   return true
 end
 
+-- How many fds this process has open (the directory read itself adds one,
+-- the same one every time).
+function T.fds()
+  return #netns.readdir("/proc/self/fd")
+end
+
+-- How many of this process's children are zombies (exited, not reaped).
+function T.zombies()
+  local n = 0
+  for _, pid in ipairs(netns.readdir("/proc")) do
+    local f = pid:match("^%d+$") and io.open("/proc/" .. pid .. "/stat")
+    if f then
+      local state, ppid = (f:read("a") or ""):match("%) (%S) (%d+)")
+      f:close()
+      if state == "Z" and tonumber(ppid) == T.pid then n = n + 1 end
+    end
+  end
+  return n
+end
+
+-- A whole file, or nil if it cannot be read.
+function T.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- Error objects of netns carry .code; string errors are argument errors.
 function T.errcode(fn, ...)
   local ok, e = pcall(fn, ...)
