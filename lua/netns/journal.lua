@@ -203,10 +203,16 @@ function J.owns(r, name)
 end
 
 -- Kills every process in ns (SIGKILL) and waits (deadline, seconds) until
--- none is left, so that nothing keeps the namespace alive.
+-- none is left, so that nothing keeps the namespace alive. ns may be a list
+-- of namespaces: one /proc scan then finds the processes of them all.
 function J.kill_processes(ns, deadline)
-  if not ns.kill_all then return true end
-  return pcall(ns.kill_all, ns, "KILL", deadline or 5)
+  if getmetatable(ns) ~= nil then
+    if not ns.kill_all then return true end
+    return pcall(ns.kill_all, ns, "KILL", deadline or 5)
+  end
+  if netns.kill_all then return pcall(netns.kill_all, ns, "KILL", deadline or 5) end
+  for _, x in ipairs(ns) do J.kill_processes(x, deadline) end
+  return true
 end
 
 -- Removes what the dead run r left; returns a list of messages (what was
