@@ -5,6 +5,7 @@
 #   sudo make demo  install missing Debian packages, build, run examples/two_hosts.lua
 #   sudo make test  install missing Debian packages, build, run every spec (busted, via prove)
 #   sudo make bench build and run the benchmarks under bench/
+#   sudo make leak-check  valgrind over a scenario that uses every area
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -33,7 +34,7 @@ MOD_SRC := $(filter-out core/nslab.c,$(wildcard core/*.c))
 MOD_OBJ := $(MOD_SRC:core/%.c=$(B)/%.o)
 LUA_SRC := $(wildcard lua/netns/*.lua)
 
-.PHONY: all deps demo test bench install uninstall clean check-clean
+.PHONY: all deps demo test bench leak-check install uninstall clean
 all: $(B)/netns.so $(B)/nslab
 
 $(B)/%.o: core/%.c $(wildcard core/*.h) | $(B)
@@ -71,6 +72,10 @@ test: deps all
 
 bench: deps all
 	B=$(B) tools/run-bench
+
+# valgrind over a scenario that uses every area: no leak, no error, no fd left.
+leak-check: deps all
+	B=$(B) tools/leak-check
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CMODDIR) $(DESTDIR)$(LMODDIR)/netns
