@@ -29,8 +29,8 @@ RL_LIBS    = $(shell pkg-config --exists readline && pkg-config --libs readline)
 ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -fPIC $(PKG_CFLAGS) $(CFLAGS)
 
 B       := build
-# core/*.c is the engine and the bindings (the module); nslab.c is the interpreter.
-MOD_SRC := $(filter-out core/nslab.c,$(wildcard core/*.c))
+# core/*.c is the engine and the bindings (the module); nslab*.c the interpreter.
+MOD_SRC := $(filter-out core/nslab%.c,$(wildcard core/*.c))
 MOD_OBJ := $(MOD_SRC:core/%.c=$(B)/%.o)
 LUA_SRC := $(wildcard lua/netns/*.lua)
 
@@ -47,8 +47,8 @@ $(B)/netns.so: $(MOD_OBJ)
 $(B)/embedded.c: tools/embed.lua $(LUA_SRC) | $(B)
 	$(LUA) tools/embed.lua $@ $(LUA_SRC)
 
-$(B)/nslab.o: ALL_CFLAGS += $(RL_CFLAGS)
-$(B)/nslab: $(B)/nslab.o $(B)/embedded.o $(MOD_OBJ)
+$(B)/nslab_repl.o: ALL_CFLAGS += $(RL_CFLAGS)
+$(B)/nslab: $(B)/nslab.o $(B)/nslab_repl.o $(B)/embedded.o $(MOD_OBJ)
 	$(CC) -o $@ $^ $(NL_LIBS) $(LUA_LIBS) $(RL_LIBS) $(LDFLAGS)
 
 $(B)/embedded.o: $(B)/embedded.c

@@ -24,18 +24,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#ifdef NSLAB_READLINE
-#include <readline/readline.h>
-#include <readline/history.h>
-#endif
-
 #include "embedded.h"
 #include "fdlimit.h"
 #include "interrupt.h"
+#include "nslab.h"
 
 #define NSLAB_VERSION "nslab 0.1.0"
-#define PROMPT "nslab> "
-#define PROMPT2 "nslab>> "
 
 int luaopen_netns(lua_State *L);
 
@@ -68,18 +62,18 @@ static void print_usage(FILE *f)
 		progname, progname);
 }
 
-static void message(const char *msg)
+void nslab_message(const char *msg)
 {
 	fprintf(stderr, "%s: %s\n", progname, msg);
 	fflush(stderr);
 }
 
 /* Prints the error on top of the stack, if any; returns status unchanged. */
-static int report(lua_State *L, int status)
+int nslab_report(lua_State *L, int status)
 {
 	if (status != LUA_OK) {
 		const char *msg = lua_tostring(L, -1);
-		message(msg ? msg : "(error object is not a string)");
+		nslab_message(msg ? msg : "(error object is not a string)");
 		lua_pop(L, 1);
 	}
 	return status;
@@ -130,7 +124,7 @@ static void set_signals(void (*handler)(int))
 		sigaction(sigs[i], &sa, NULL);
 }
 
-static int docall(lua_State *L, int narg, int nres)
+int nslab_docall(lua_State *L, int narg, int nres)
 {
 	int base = lua_gettop(L) - narg;
 	int status;
@@ -287,8 +281,8 @@ static int get_runner(lua_State *L, const char *fn)
 {
 	lua_getglobal(L, "require");
 	lua_pushliteral(L, "netns.run");
-	if (docall(L, 1, 1) != LUA_OK)
-		return report(L, LUA_ERRRUN);
+	if (nslab_docall(L, 1, 1) != LUA_OK)
+		return nslab_report(L, LUA_ERRRUN);
 	lua_getfield(L, -1, fn);
 	lua_remove(L, -2);
 	return LUA_OK;
@@ -313,13 +307,13 @@ static int run_chunk(lua_State *L, const struct options *o, char **argv, int arg
 			lua_rawseti(L, -2, ++nargs);
 		}
 	push_options(L, o, name);
-	if (report(L, docall(L, 3, 2)) != LUA_OK) {
+	if (nslab_report(L, nslab_docall(L, 3, 2)) != LUA_OK) {
 		lua_settop(L, chunk - 1);
 		return EXIT_USAGE;
 	}
 	code = (int)luaL_optinteger(L, -2, EXIT_PASS);
 	if (lua_isstring(L, -1))
-		message(lua_tostring(L, -1));
+		nslab_message(lua_tostring(L, -1));
 	lua_settop(L, chunk - 1);
 	return code;
 }
@@ -331,116 +325,11 @@ static int run_command(lua_State *L, const struct options *o)
 	if (get_runner(L, o->command) != LUA_OK)
 		return EXIT_USAGE;
 	push_options(L, o, NULL);
-	if (report(L, docall(L, 1, 1)) != LUA_OK)
+	if (nslab_report(L, nslab_docall(L, 1, 1)) != LUA_OK)
 		return EXIT_USAGE;
 	code = (int)luaL_optinteger(L, -1, EXIT_PASS);
 	lua_pop(L, 1);
 	return code;
-}
-
-/* ---- the interactive prompt, as lua.c's doREPL, slightly trimmed ---- */
-
-static char *read_line(const char *prompt)
-{
-#ifdef NSLAB_READLINE
-	char *l = readline(prompt);
-	if (l && *l)
-		add_history(l);
-	return l;
-#else
-	static char buf[4096];
-	fputs(prompt, stdout);
-	fflush(stdout);
-	if (!fgets(buf, sizeof buf, stdin))
-		return NULL;
-	buf[strcspn(buf, "\n")] = '\0';
-	return strdup(buf);
-#endif
-}
-
-static int incomplete(lua_State *L, int status)
-{
-	size_t lmsg;
-	const char *msg;
-
-	if (status != LUA_ERRSYNTAX)
-		return 0;
-	msg = lua_tolstring(L, -1, &lmsg);
-	if (lmsg >= 5 && strcmp(msg + lmsg - 5, "<eof>") == 0) {
-		lua_pop(L, 1);
-		return 1;
-	}
-	return 0;
-}
-
-/* Loads one statement, trying "return <line>" first so expressions print;
- * reads more lines while the chunk is incomplete. -1 at end of input. */
-static int load_statement(lua_State *L, char *line)
-{
-	int status;
-	const char *ret = lua_pushfstring(L, "return %s;", line);
-
-	status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
-	lua_remove(L, -2);
-	if (status == LUA_OK) {
-		free(line);
-		return status;
-	}
-	lua_pop(L, 1);
-	lua_pushstring(L, line);
-	free(line);
-	for (;;) {
-		size_t len;
-		const char *code = lua_tolstring(L, -1, &len);
-		status = luaL_loadbuffer(L, code, len, "=stdin");
-		if (!incomplete(L, status)) {
-			lua_remove(L, -2);
-			return status;
-		}
-		if ((line = read_line(PROMPT2)) == NULL) {
-			lua_pop(L, 1);
-			return -1;
-		}
-		lua_pushliteral(L, "\n");
-		lua_pushstring(L, line);
-		free(line);
-		lua_concat(L, 3);
-	}
-}
-
-static void print_results(lua_State *L)
-{
-	int n = lua_gettop(L);
-
-	if (n == 0)
-		return;
-	luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-	lua_getglobal(L, "print");
-	lua_insert(L, 1);
-	if (lua_pcall(L, n, 0, 0) != LUA_OK)
-		message(lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1)));
-}
-
-static void repl(lua_State *L)
-{
-	char *line;
-
-	lua_settop(L, 0);	/* pmain's arguments: print_results prints the stack */
-	while ((line = read_line(PROMPT)) != NULL) {
-		int status = load_statement(L, line);
-		if (status == -1)
-			break;
-		if (status == LUA_OK)
-			status = docall(L, 0, LUA_MULTRET);
-		if (status == LUA_OK)
-			print_results(L);
-		else
-			report(L, status);
-		lua_settop(L, 0);
-		nsl_interrupt_signal = 0;
-	}
-	lua_settop(L, 0);
-	fputc('\n', stdout);
 }
 
 static int pmain(lua_State *L)
@@ -467,7 +356,7 @@ static int pmain(lua_State *L)
 		return 0;
 	}
 	if (o.exec) {
-		if (report(L, luaL_loadbuffer(L, o.exec, strlen(o.exec), "=(command line)")) != LUA_OK) {
+		if (nslab_report(L, luaL_loadbuffer(L, o.exec, strlen(o.exec), "=(command line)")) != LUA_OK) {
 			*result = EXIT_USAGE;
 			return 0;
 		}
@@ -477,7 +366,7 @@ static int pmain(lua_State *L)
 		const char *fname = argv[o.script];
 		if (strcmp(fname, "-") == 0 && strcmp(argv[o.script - 1], "--") != 0)
 			fname = NULL;
-		if (report(L, luaL_loadfile(L, fname)) != LUA_OK) {
+		if (nslab_report(L, luaL_loadfile(L, fname)) != LUA_OK) {
 			*result = EXIT_USAGE;
 			return 0;
 		}
@@ -489,10 +378,10 @@ static int pmain(lua_State *L)
 		if (o.interactive || isatty(STDIN_FILENO)) {
 			printf("%s (%s)  labs are torn down when you leave (Ctrl-D)\n",
 			       NSLAB_VERSION, LUA_RELEASE);
-			repl(L);
+			nslab_repl(L);
 		} else {
 			/* `nslab < scenario.lua` runs standard input as a script. */
-			if (report(L, luaL_loadfile(L, NULL)) != LUA_OK) {
+			if (nslab_report(L, luaL_loadfile(L, NULL)) != LUA_OK) {
 				*result = EXIT_USAGE;
 				return 0;
 			}
@@ -509,7 +398,7 @@ int main(int argc, char **argv)
 	int result = EXIT_USAGE;
 
 	if (L == NULL) {
-		message("cannot create state: not enough memory");
+		nslab_message("cannot create state: not enough memory");
 		return EXIT_USAGE;
 	}
 	globalL = L;
@@ -520,7 +409,7 @@ int main(int argc, char **argv)
 	lua_pushinteger(L, argc);
 	lua_pushlightuserdata(L, argv);
 	lua_pushlightuserdata(L, &result);
-	report(L, lua_pcall(L, 3, 0, 0));
+	nslab_report(L, lua_pcall(L, 3, 0, 0));
 	/* Closing the state runs __gc/__close of whatever is still open (labs
 	 * left by the REPL, handles): their teardown runs here. */
 	lua_close(L);
