@@ -112,6 +112,10 @@ void nslab_repl(lua_State *L)
 		int status = load_statement(L, line);
 		if (status == -1)
 			break;
+		/* Ctrl-C at the prompt is not meant for the next statement:
+		 * forget it; Ctrl-C while a statement runs interrupts that one. */
+		nsl_interrupt_signal = 0;
+		lua_sethook(L, NULL, 0, 0);
 		if (status == LUA_OK)
 			status = nslab_docall(L, 0, LUA_MULTRET);
 		if (status == LUA_OK)
