@@ -3,9 +3,12 @@
 -- star benchmark interleaved (A B C ... A B C ...) on the same topology,
 -- then the all-pairs ping comparison, and prints markdown tables of medians
 -- with min and max. Knobs (environment):
---   BENCH_N=10,100,1000   host counts        BENCH_REPS=5   runs per N
+--   BENCH_N=10,100,200,1000 host counts (200: where the issue sets targets)        BENCH_REPS=5   runs per N
 --   BENCH_REPS_BIG=3      runs for N > 200   BENCH_SHELL_MAX=200 (above: 1 run)
 --   BENCH_ALTS=shell,batch,pyroute2,raw,nslab_core,nslab
+--   BENCH_BASE=path/to/nslab (an older build, as one more alternative)
+--   BENCH_CYCLE=1  BENCH_CYCLES=100  BENCH_CYCLE_HOSTS=10 (up/down of one lab)
+--   BENCH_MATRIX=1  BENCH_MATRIX_HOSTS=500  BENCH_MATRIX_SAMPLE=20
 --   BENCH_PING=1  BENCH_PING_HOSTS=50  BENCH_PING_SAMPLE=245 (pairs for the
 --   per-pair ping; 0 = all)  BENCH_PING_REPS=3  BENCH_PING_DYNARP=1
 package.path = "bench/?.lua;" .. package.path
@@ -16,7 +19,7 @@ local function list(s) local t = {} for w in s:gmatch("[^,%s]+") do t[#t + 1] = 
 local B = env("B") or "build"
 local prefix = assert(env("BENCH_PREFIX"), "BENCH_PREFIX not set: run tools/run-bench")
 local quick = env("BENCH_QUICK") == "1"
-local Ns = list(env("BENCH_N") or (quick and "10,100" or "10,100,1000"))
+local Ns = list(env("BENCH_N") or (quick and "10,100" or "10,100,200,1000"))
 local reps = tonumber(env("BENCH_REPS") or (quick and 3 or 5))
 local reps_big = tonumber(env("BENCH_REPS_BIG") or 3)
 local shell_max = tonumber(env("BENCH_SHELL_MAX") or 200)
@@ -74,6 +77,17 @@ local alts = {
                  argv = function(n) return ("%s/nslab bench/star_nslab.lua %d %s --core"):format(B, n, prefix) end,
                  available = function() return ok(B .. "/nslab bench/star_nslab.lua --probe") end },
 }
+-- BENCH_BASE=path/to/nslab: the same lab run by another build of nslab (its
+-- Lua modules are embedded), measured in the same interleaved rounds: a
+-- before/after comparison of a change.
+local base_bin = env("BENCH_BASE")
+if base_bin and base_bin ~= "" then
+  alts.nslab_base = { label = ("nslab, baseline build (%s)"):format(base_bin),
+                      argv = function(n) return ("%s bench/star_nslab.lua %d %s"):format(base_bin, n, prefix) end }
+  local seen = false
+  for _, k in ipairs(alts_wanted) do seen = seen or k == "nslab_base" end
+  if not seen then table.insert(alts_wanted, "nslab_base") end
+end
 
 local order = {}
 for _, k in ipairs(alts_wanted) do
@@ -165,7 +179,7 @@ local function star_table(n, res)
   local raw = stats(col(res, "raw", "total"))
   if raw then
     local t = {}
-    for _, k in ipairs({ "nslab", "nslab_core" }) do
+    for _, k in ipairs({ "nslab", "nslab_core", "nslab_base" }) do
       local m = res[k] and stats(col(res, k, "total"))
       if m then t[#t + 1] = ("%s %.2fx"):format(k, m / raw) end
     end
@@ -270,6 +284,67 @@ local function ping_section()
 end
 
 ---------------------------------------------------------------------------
+-- One lab brought up and down many times in a row in one nslab process.
+local function cycle_section()
+  local cycles = tonumber(env("BENCH_CYCLES") or (quick and 20 or 100))
+  local hosts = tonumber(env("BENCH_CYCLE_HOSTS") or 10)
+  note("bench: %d up/down cycles of a %d-host lab", cycles, hosts)
+  local line = sh(("%s -x -- %s/nslab bench/cycle_nslab.lua %d %d %sc 2>>%s")
+    :format(measure, B, hosts, cycles, prefix, log))
+  local r = parse(line)
+  scrub(prefix .. "c")
+  say("")
+  say("### One lab (star of %d hosts) up and down %d times in a row, one process", hosts, cycles)
+  say("")
+  if not r.total then say("failed (see %s)", log) return end
+  say("| cycles | total | one cycle (median) | max | after cycle | fds | VmRSS | VmHWM (peak) | Lua heap |")
+  say("|---|---|---|---|---|---|---|---|---|")
+  local first = true
+  for at, f, rss, hwm, lua in line:gmatch("at(%d+): fds=(%d+) rss=(%d+) hwm=(%d+) lua=(%d+)") do
+    say("| %s | %s | %s | %s | %s | %s | %.1f MiB | %.1f MiB | %s KiB |", first and tostring(cycles) or "",
+        first and fmt_s(r.total) or "", first and fmt_s(r.median) or "", first and fmt_s(r.max) or "",
+        at, f, tonumber(rss) / 1024, tonumber(hwm) / 1024, lua)
+    first = false
+  end
+end
+
+-- The matrix sample at scale: N hosts, each pinging K others, through the lab.
+local function matrix_section()
+  local hosts = tonumber(env("BENCH_MATRIX_HOSTS") or (quick and 100 or 500))
+  local k = tonumber(env("BENCH_MATRIX_SAMPLE") or 20)
+  -- Far fewer fds than pairs: one socket per pair could not even open.
+  local nofile = hosts * 3 + 512
+  note("bench: matrix sample %d hosts x %d", hosts, k)
+  local cmd = ("%s/nslab bench/matrix_nslab.lua %d %d %sm"):format(B, hosts, k, prefix)
+  local r = parse(sh(("prlimit --nofile=%d:%d %s -x -- %s 2>>%s"):format(nofile, nofile, measure, cmd, log)))
+  scrub(prefix .. "m")
+  local socks = "?"
+  if ok("strace -V") then
+    local tf = B .. "/bench/matrix.strace"
+    os.execute(("strace -f -qq -e trace=socket -o %s %s >/dev/null 2>>%s"):format(tf, cmd, log))
+    local st = sh("cat " .. tf)
+    local icmp, total = 0, 0
+    for l in st:gmatch("[^\n]+") do
+      if l:find("socket%(") then
+        total = total + 1
+        if l:find("IPPROTO_ICMP") then icmp = icmp + 1 end
+      end
+    end
+    socks = ("%d socket() calls in all, %d of them ICMP"):format(total, icmp)
+    scrub(prefix .. "m")
+  end
+  say("")
+  say("### Matrix sample: %d hosts, each pinging %d others (%d pairs), through the lab layer", hosts, k, hosts * k)
+  say("")
+  if not r.ping then say("failed (see %s)", log) return end
+  say("| up | permanent neighbour entries | ping_all | pairs reached | fds before / after ping | RLIMIT_NOFILE | sockets | down | process | peak RSS |")
+  say("|---|---|---|---|---|---|---|---|---|---|")
+  say("| %s | %s (%d entries) | %s | %d/%d | %d / %d | %d | %s | %s | %s | %.1f MiB |", fmt_s(r.up), fmt_s(r.neigh), r.entries,
+      fmt_s(r.ping), r.reached, r.pairs, r.fds_before, r.fds_after, nofile, socks, fmt_s(r.down), fmt_s(r.time),
+      (r.maxrss_kb or 0) / 1024)
+end
+
+---------------------------------------------------------------------------
 say("## Results")
 say("")
 say("Machine: %s, %s CPUs, kernel %s, iproute2 %s, libnl %s, pyroute2 %s.",
@@ -284,6 +359,8 @@ for _, ns in ipairs(Ns) do
   local n = tonumber(ns)
   star_table(n, star(n))
 end
+if env("BENCH_CYCLE") ~= "0" then cycle_section() end
+if env("BENCH_MATRIX") ~= "0" then matrix_section() end
 if env("BENCH_PING") ~= "0" then ping_section() end
 local f = io.open(B .. "/bench/results.md", "w")
 if f then f:write(table.concat(out_lines, "\n"), "\n") f:close() end
