@@ -226,14 +226,18 @@ local function check_addrs(lab, segs, err)
       if #with >= 2 then
         local bad = {}
         for _, x in ipairs(with) do
+          -- Stop at the first end that shares a subnet: on a 1000-port
+          -- switch the full scan was a million bit-by-bit comparisons.
           local ok = false
           for _, y in ipairs(with) do
             if y ~= x then
               for _, a in ipairs(x.addrs) do
                 for _, b in ipairs(y.addrs) do
-                  if ipaddr.contains(a, b) or ipaddr.contains(b, a) then ok = true end
+                  if ipaddr.contains(a, b) or ipaddr.contains(b, a) then ok = true break end
                 end
+                if ok then break end
               end
+              if ok then break end
             end
           end
           if not ok then bad[#bad + 1] = x end
