@@ -12,6 +12,7 @@
 
 #include "link.h"
 #include "lua_util.h"
+#include "release.h"
 
 static struct nsl_ns *newns(lua_State *L)
 {
@@ -157,6 +158,35 @@ static int l_list(lua_State *L)
 	return 1;
 }
 
+/** netns.release({ns, ...} [, timeout=10]) -> alive: closes every handle and
+ * waits until the kernel has destroyed each namespace (delete their names
+ * first); returns how many are still alive at the deadline, held by something
+ * else (a process inside, another handle). Handles may be closed already. */
+static int l_release(lua_State *L)
+{
+	lua_Number timeout = luaL_optnumber(L, 2, 10);
+	struct nsl_ns **v;
+	size_t n, alive;
+	int err;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argcheck(L, timeout >= 0 && timeout <= 3600, 2, "timeout out of range (0 to 3600 seconds)");
+	n = lua_rawlen(L, 1);
+	v = lua_newuserdatauv(L, sizeof *v * (n ? n : 1), 0);
+	for (size_t i = 0; i < n; i++) {
+		lua_rawgeti(L, 1, (lua_Integer)i + 1);
+		v[i] = luaL_testudata(L, -1, LNSL_NAMESPACE);
+		if (!v[i])
+			return luaL_argerror(L, 1, lua_pushfstring(L, "item %I: " LNSL_NAMESPACE " expected, got %s",
+								   (LUAI_UACINT)i + 1, luaL_typename(L, -1)));
+		lua_pop(L, 1);	/* still referenced by the table */
+	}
+	if ((err = nsl_ns_release(v, n, timeout, &alive)) < 0)
+		return lnsl_fail(L, err, "release %I namespaces", (LUAI_UACINT)n);
+	lua_pushinteger(L, (lua_Integer)alive);
+	return 1;
+}
+
 /** ns:close(): releases the handle's fds and socket; the namespace stays. */
 static int m_close(lua_State *L)
 {
@@ -253,6 +283,7 @@ static const luaL_Reg funcs[] = {
 	{ "delete", l_delete },
 	{ "exists", l_exists },
 	{ "list", l_list },
+	{ "release", l_release },
 	{ NULL, NULL }
 };
 

@@ -66,7 +66,11 @@ static int path_of(char *buf, size_t len, const char *name)
  */
 static int prepare_run_dir(void)
 {
+	static int done;	/* once shared, it stays so: no mount per create */
 	int fd, err = 0, made_mount = 0;
+
+	if (done)
+		return 0;
 
 	if (mkdir(NSL_NETNS_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
@@ -90,6 +94,7 @@ static int prepare_run_dir(void)
 	}
 out:
 	close(fd);	/* releases the lock */
+	done = err == 0;
 	return err;
 }
 
@@ -124,6 +129,11 @@ int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 	}
 	ns->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	err = ns->fd < 0 ? -errno : 0;
+	/* Its netlink socket too, while we are inside: the handle's first
+	 * request (a mark, lo up) needs one anyway. Not fatal: it is made on
+	 * first use otherwise. */
+	if (!err)
+		nsl_nl_sock_here(ns);
 	nsl_ns_leave();
 	if (err) {
 		unlink(path);

@@ -75,27 +75,21 @@ void nsl_nl_close(struct nsl_ns *ns)
 	open_count--;
 }
 
-/* A socket made inside the namespace, bound to a port the kernel chooses. */
-static int open_in(const struct nsl_ns *ns, struct nl_sock **out)
+/* Wraps a fresh NETLINK_ROUTE socket for libnl, bound to a port the kernel
+ * chooses; closes fd on failure. */
+static int wrap(int fd, struct nl_sock **out)
 {
 	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
-	int fd, err, one = 1, bufsize = 4 << 20;
+	int err, one = 1, bufsize = 4 << 20;
 	struct nl_sock *sk;
 
-	if ((err = nsl_ns_enter(ns)) < 0)
-		return err;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	err = fd < 0 ? -errno : 0;
-	nsl_ns_leave();
-	if (err)
-		return err;
 	if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
 	/* Large dumps (1000 links) and batched requests need room; extended acks
-	 * and strict checking make the kernel say more when it refuses. */
+	 * make the kernel say more when it refuses. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
 	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
@@ -129,9 +123,22 @@ static int may_open_more(void)
 	return (rlim_t)open_count < cap;
 }
 
-int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
+static int install(struct nsl_ns *ns, int fd)
 {
 	int err;
+
+	if (!may_open_more())
+		nsl_nl_close(lru_tail);
+	if ((err = wrap(fd, &ns->sk)) < 0)
+		return err;
+	open_count++;
+	lru_push(ns);
+	return 0;
+}
+
+int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
+{
+	int err, fd;
 
 	kernel_errno = 0;
 	if (ns->fd < 0)
@@ -144,14 +151,27 @@ int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
 		*sk = ns->sk;
 		return 0;
 	}
-	if (!may_open_more())
-		nsl_nl_close(lru_tail);
-	if ((err = open_in(ns, &ns->sk)) < 0)
+	if ((err = nsl_ns_enter(ns)) < 0)
 		return err;
-	open_count++;
-	lru_push(ns);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	err = fd < 0 ? -errno : 0;
+	nsl_ns_leave();
+	if (err || (err = install(ns, fd)) < 0)
+		return err;
 	*sk = ns->sk;
 	return 0;
+}
+
+int nsl_nl_sock_here(struct nsl_ns *ns)
+{
+	int fd;
+
+	if (ns->sk)
+		return 0;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	return install(ns, fd);
 }
 
 /* libnl reports a link missing from its reply as "object not found"; the

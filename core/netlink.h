@@ -27,6 +27,9 @@ struct nsl_ns;
 
 int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk);
 void nsl_nl_close(struct nsl_ns *ns);
+/* Gives ns its socket, made in the namespace the thread is in now: for the
+ * creator of a namespace, which is inside it anyway (saves two setns). */
+int nsl_nl_sock_here(struct nsl_ns *ns);
 
 /* -errno for a negative libnl return: the errno of the kernel's NLMSG_ERROR
  * when one was received since nsl_nl_sock(), else libnl's code mapped. */

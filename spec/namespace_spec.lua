@@ -125,6 +125,36 @@ describe("netns namespaces", function()
     assert.is_true(outer.closed)
   end)
 
+  describe("netns.release", function()
+    it("closes the handles and returns 0 once the kernel has destroyed the namespaces", function()
+      local a, an = T.ns("r1")
+      local b, bn = T.ns("r2")
+      local again = netns.open(an)           -- two handles of one namespace are fine
+      b:close()                              -- and so is a closed one
+      netns.delete(an); netns.delete(bn)
+      assert.are.equal(0, netns.release({ a, b, again }, 5))
+      assert.is_true(a.closed and again.closed)
+    end)
+
+    it("counts a namespace something else keeps alive, at the deadline", function()
+      local a, an = T.ns("r3")
+      local p = a:spawn({ "sleep", "30" })
+      netns.delete(an)
+      local t0 = netns.now()
+      assert.are.equal(1, netns.release({ a }, 0.3))
+      assert.is_true(netns.now() - t0 >= 0.29)
+      p:kill("KILL"); p:wait()
+    end)
+
+    it("refuses what is not a list of handles, and a timeout out of range", function()
+      assert.has_error(function() netns.release("x") end)
+      assert.has_error(function() netns.release({ 1 }) end,
+        "bad argument #1 to 'release' (item 1: netns.Namespace expected, got number)")
+      assert.has_error(function() netns.release({}, -1) end)
+      assert.are.equal(0, netns.release({}))
+    end)
+  end)
+
   describe("refuses bad names before touching anything:", function()
     for _, case in ipairs {
       { "", "empty" },

@@ -5,12 +5,12 @@
 -- /run/nslab/<id>.journal (temp file + rename): its owner (pid and the
 -- process start time from /proc/PID/stat field 22, so a recycled pid is not
 -- taken for the owner), every namespace and /etc/netns file it is about to
--- make. As each namespace is made, one line is appended with its inode, and
--- its `lo` is marked with the alias "nslab:<id>". A clean teardown removes
--- the journal. `clean` visits the journals of owners that are gone (SIGKILL,
--- a --keep run) and deletes exactly the namespaces that carry that run's mark
--- (or, unmarked, the inode it recorded), after killing their processes;
--- never a namespace of a live run, never one made by `ip netns add`.
+-- make. Each namespace is marked (its `lo` gets the alias "nslab:<id>")
+-- before its name appears. A clean teardown removes the journal. `clean`
+-- visits the journals of owners that are gone (SIGKILL, a --keep run) and
+-- deletes exactly the namespaces that carry that run's mark, after killing
+-- their processes; never a namespace of a live run, never one made by
+-- `ip netns add`.
 local netns = require "netns"
 
 local J = {}
@@ -135,11 +135,11 @@ end
 -- ---- reading journals (clean, list) ----
 
 -- Parses a journal file: {id, lab, pid, start, created, ns={name...},
--- inode={name=inode}, etc={path...}, etcdir={path...}, keep, down}.
+-- etc={path...}, etcdir={path...}, keep, down}.
 function J.read(path)
   local s = readfile(path)
   if not s or not s:match("^nslab%-journal 1\n") then return nil end
-  local r = { path = path, ns = {}, inode = {}, etc = {}, etcdir = {}, made = {} }
+  local r = { path = path, ns = {}, etc = {}, etcdir = {}, made = {} }
   for line in s:gmatch("[^\n]+") do
     local w = {}
     for x in line:gmatch("%S+") do w[#w + 1] = x end
@@ -151,7 +151,6 @@ function J.read(path)
     elseif k == "plan" and w[2] == "ns" then r.ns[#r.ns + 1] = w[3]
     elseif k == "plan" and w[2] == "etc" then r.etc[#r.etc + 1] = w[3]
     elseif k == "plan" and w[2] == "etcdir" then r.etcdir[#r.etcdir + 1] = w[3]
-    elseif k == "ns" then r.inode[w[2]] = w[3]
     elseif k == "made" then r.made[w[2]] = true
     elseif k == "keep" then r.keep = true
     elseif k == "down" then r.down = true
@@ -180,24 +179,19 @@ function J.all()
   return out, junk
 end
 
--- The lab mark of a namespace (alias of its lo) and its inode, by name.
+-- The lab mark of a namespace (alias of its lo), by name.
 local function inspect(name)
   local ok, ns = pcall(netns.open, name)
   if not ok then return nil end
-  local id = ns:id()
-  local alias
-  if ns.link_get then
-    local ok2, lo = pcall(ns.link_get, ns, "lo")
-    if ok2 and lo then alias = lo.alias end
-  end
-  return ns, tostring(id), alias
+  local ok2, lo = pcall(ns.link_get, ns, "lo")
+  return ns, ok2 and lo and lo.alias or nil
 end
 J.inspect = inspect
 
 -- Is the namespace `name` the one this journal made? Exactly when its lo
 -- carries our mark: netns.create sets it before the name appears.
 function J.owns(r, name)
-  local ns, _, alias = inspect(name)
+  local ns, alias = inspect(name)
   if not ns then return nil end
   return alias == r.mark, ns
 end

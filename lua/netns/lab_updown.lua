@@ -3,24 +3,24 @@
 --
 -- up: refuse names that exist (never reuse or delete what is not ours),
 -- write the journal's plan, then create in dependency order: namespaces (each
--- marked on its lo and recorded with its inode), bridges, veth links,
+-- marked on its lo before its name appears), bridges, veth links,
 -- addresses (IPv6 with nodad), routes, sysctls, /etc/netns files. Each
 -- created object is remembered in lab.made; if any step fails, teardown
 -- removes exactly those and the error names the step and the declaration.
 --
 -- teardown: kill the lab's processes, remove files, then delete namespaces in
 -- reverse order. A namespace's name disappears at once but the kernel
--- destroys it later, once nothing holds it; a veth peer in another namespace
--- vanishes only then. So the namespaces are released in two waves, and the
--- second waits until the peers of the first have vanished from it (the proof
--- they are really gone). The journal is removed after a clean teardown.
+-- destroys it later, once nothing holds it: netns.release closes our handles
+-- and returns when the kernel has destroyed every one (it watches for
+-- RTM_DELNSID), so the same lab can come up again at once. The journal is
+-- removed after a clean teardown.
 local netns = require "netns"
 local journal = require "netns.journal"
 
 local M = {}
 M.labs = {} -- labs not yet down, in creation order
 
--- Teardown polls link_get to see veth peers vanish; the poll is ours, not an
+-- up() polls link_get until links have carrier; the poll is ours, not an
 -- operation of the scenario, so it uses the method as it was before
 -- netns.trace could wrap it (the runner loads this module first).
 local link_get = netns.Namespace.link_get
@@ -29,9 +29,6 @@ local LabErrorMT = { __name = "netns.LabError", __tostring = function(e) return 
 M.LabErrorMT = LabErrorMT
 
 local function now() return netns.now and netns.now() or os.time() end
--- The witness poll: the kernel destroys a batch of namespaces in tens of ms;
--- a 10 ms nap overshot by up to 10 ms each round.
-local function nap() if netns.sleep then netns.sleep(0.002) end end
 
 -- "file:12: add route ...: reason" -> "add route ...: reason"
 function M.strip(msg)
@@ -85,7 +82,7 @@ local function wait_running(self, cur, deadline)
   while #pending > 0 do
     local still = {}
     for _, e in ipairs(pending) do
-      local l = e.node.ns:link_get(e.name)
+      local l = link_get(e.node.ns, e.name)
       if not (l and l.running) then still[#still + 1] = e end
     end
     pending = still
@@ -113,7 +110,6 @@ local function build(self, nodes, cur)
     made[#made + 1] = { kind = "ns", node = node }
     step("namespaces", node.where, ("bring up lo in %s"):format(node.nsname))
     node.ns:link_set("lo", { up = true })
-    j:add("ns", node.nsname, tostring(node.ns:id()))
     if not self.dad then
       -- Interfaces made from now on skip duplicate address detection, link-local
       -- ones included: IPv6 works at once instead of after a second.
@@ -245,19 +241,15 @@ local function handle(node)
   return nil
 end
 
--- The node that owns the namespace an interface lives in.
-local function owner(node) return node.host or node end
-
 -- Removes everything the lab made; returns nil, or a list of problems.
 function M.teardown(self)
   if self.state == "down" or self.state == "kept" then return nil end
   self.state = "stopping"
   local problems, made, j = {}, self.made or {}, self.journal
   if j then j:add("down") end
-  local list, idx, links = {}, {}, {}
+  local list = {}
   for _, m in ipairs(made) do
-    if m.kind == "ns" then list[#list + 1] = m.node; idx[m.node] = #list end
-    if m.kind == "link" then links[#links + 1] = m.link end
+    if m.kind == "ns" then list[#list + 1] = m.node end
   end
   -- One /proc scan for the whole lab, not one per namespace.
   local live = {}
@@ -286,44 +278,18 @@ function M.teardown(self)
       problems[#problems + 1] = ("delete namespace %s: %s"):format(node.nsname, M.strip(e))
     end
   end
-  -- Witnesses: a maximal independent set W of the veth graph (creation
-  -- order). Every other namespace has a veth into W; closing those first lets
-  -- the kernel destroy them all at once, and each peer end vanishing from a
-  -- W namespace proves one of them really gone. Then W goes.
-  local adj, witness = {}, {}
-  for _, link in ipairs(links) do
-    local an, bn = owner(link.a.node), owner(link.b.node)
-    if an ~= bn and idx[an] and idx[bn] then
-      adj[an] = adj[an] or {}; table.insert(adj[an], { node = bn, ifname = link.a.name })
-      adj[bn] = adj[bn] or {}; table.insert(adj[bn], { node = an, ifname = link.b.name })
-    end
-  end
+  -- Closing our handles drops the last references: the kernel destroys the
+  -- namespaces, and netns.release returns when it has (RTM_DELNSID).
+  local held = {}
   for _, node in ipairs(list) do
-    local free = true
-    for _, e in ipairs(adj[node] or {}) do
-      if witness[e.node] then free = false end
-    end
-    witness[node] = free
+    if handles[node] then held[#held + 1] = handles[node] end
   end
-  for _, node in ipairs(list) do
-    if not witness[node] and handles[node] then handles[node]:close() end
-  end
-  local deadline = now() + 10
-  for _, node in ipairs(list) do
-    local ns = witness[node] and handles[node]
-    for _, e in ipairs(ns and adj[node] or {}) do
-      while true do
-        local ok, l = pcall(link_get, ns, e.ifname)
-        if not ok or not l then break end
-        if now() > deadline then
-          io.stderr:write(("nslab: namespace %s was deleted but the kernel has not destroyed it "
-            .. "(a process or handle outside the lab holds it)\n"):format(e.node.nsname))
-          break
-        end
-        nap()
-      end
-    end
-    if ns then ns:close() end
+  local ok, alive = pcall(netns.release, held, 10)
+  if not ok then
+    problems[#problems + 1] = "wait for the namespaces to be destroyed: " .. M.strip(alive)
+  elseif alive > 0 then
+    io.stderr:write(("nslab: %d namespaces of lab '%s' were deleted but the kernel has not "
+      .. "destroyed them yet (a process or handle outside the lab holds them)\n"):format(alive, self.name))
   end
   for _, node in ipairs(self.order) do
     if node.ns then node.ns:close() end
