@@ -1,6 +1,6 @@
 /*
  * luaopen_netns: the `netns` module. Each area (namespace, link, addr, route,
- * neigh, sysctl, exec, ping) lives in its own core/lua_<area>.c over its own
+ * neigh, sysctl, exec, pids, ping, fs) lives in its own core/lua_<area>.c over its own
  * engine file core/<area>.c and registers module functions and Namespace
  * methods here. netns.Namespace is the methods table, so Lua code can extend
  * handles with methods of its own. The module sets no globals.
@@ -37,6 +37,7 @@ int luaopen_netns(lua_State *L)
 	lnsl_open_neigh(L, module, methods);
 	lnsl_open_sysctl(L, module, methods);
 	lnsl_open_exec(L, module, methods);
+	lnsl_open_pids(L, module, methods);
 	lnsl_open_ping(L, module, methods);
 	lnsl_open_fs(L, module, methods);
 

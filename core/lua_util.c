@@ -1,8 +1,10 @@
 /* Argument checking, option tables and the netns.Error object for the bindings. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "errors.h"
@@ -367,4 +369,30 @@ void lnsl_setfuncs(lua_State *L, int t, const luaL_Reg *fns)
 	lua_pushvalue(L, t);
 	luaL_setfuncs(L, fns, 0);
 	lua_pop(L, 1);
+}
+
+/* A signal by number or name ("TERM", "SIGTERM", "kill"). */
+int lnsl_checksignal(lua_State *L, int arg, int def)
+{
+	const char *s;
+
+	if (lua_isnoneornil(L, arg))
+		return def;
+	if (lua_type(L, arg) == LUA_TNUMBER) {
+		lua_Integer n = luaL_checkinteger(L, arg);
+
+		luaL_argcheck(L, n > 0 && n < NSIG, arg, "signal number out of range");
+		return (int)n;
+	}
+	s = lnsl_checkstring(L, arg, NULL);
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int sig = 1; sig < SIGRTMIN; sig++) {
+		const char *name = sigabbrev_np(sig);
+
+		if (name && strcasecmp(name, s) == 0)
+			return sig;
+	}
+	return luaL_argerror(L, arg, lua_pushfstring(L, "unknown signal '%s'",
+						     lua_tostring(L, arg)));
 }

@@ -83,6 +83,9 @@ void lnsl_box_free(void **box);
 /* luaL_setfuncs into the table at index t (no upvalues). */
 void lnsl_setfuncs(lua_State *L, int t, const luaL_Reg *fns);
 
+/* A signal at arg by number or name ("TERM", "SIGTERM", "kill"); def if absent. */
+int lnsl_checksignal(lua_State *L, int arg, int def);
+
 /* Replaces the array of strings at idx by a sorted copy. */
 void lnsl_sort_strings(lua_State *L, int idx);
 
@@ -94,6 +97,7 @@ void lnsl_open_route(lua_State *L, int module, int methods);
 void lnsl_open_neigh(lua_State *L, int module, int methods);
 void lnsl_open_sysctl(lua_State *L, int module, int methods);
 void lnsl_open_exec(lua_State *L, int module, int methods);
+void lnsl_open_pids(lua_State *L, int module, int methods);
 void lnsl_open_ping(lua_State *L, int module, int methods);
 void lnsl_open_fs(lua_State *L, int module, int methods);
 
