@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "lua_util.h"
-#include "process.h"
+#include "clock.h"
+#include "pids.h"
 
 #define MAX_SECONDS 86400.0
 

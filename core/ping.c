@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "icmp.h"
 #include "interrupt.h"
 #include "ping_int.h"
@@ -28,14 +29,6 @@ void nsl_ping_opts_init(struct nsl_ping_opts *o)
 	o->interval = 1.0;
 	o->timeout = 1.0;
 	o->size = 56;
-}
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int64_t nsl_ping_now_real(void)
@@ -353,10 +346,10 @@ static int run_wave(struct run *r, struct psock *socks, size_t nsock)
 	int err = 0, n;
 
 	r->active = 0;
-	if ((err = start_wave(r, socks, nsock, now_mono())) < 0)
+	if ((err = start_wave(r, socks, nsock, nsl_now())) < 0)
 		goto out;
 	while (r->active > 0) {
-		double now = now_mono(), wake = HUGE_VAL;
+		double now = nsl_now(), wake = HUGE_VAL;
 		for (size_t i = 0; i < nsock && err == 0; i++)
 			for (size_t k = 0; k < socks[i].n && err == 0; k++) {
 				struct preq *q = r->order[socks[i].first + k];
@@ -365,7 +358,7 @@ static int run_wave(struct run *r, struct psock *socks, size_t nsock)
 			}
 		if (err < 0 || r->active == 0)
 			break;
-		if ((n = wait_events(r, ev, (int)(sizeof ev / sizeof ev[0]), wake - now_mono())) < 0) {
+		if ((n = wait_events(r, ev, (int)(sizeof ev / sizeof ev[0]), wake - nsl_now())) < 0) {
 			err = n;
 			break;
 		}

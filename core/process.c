@@ -1,72 +1,19 @@
-/* Handles of started children (wait, read, signal, close) and the processes
- * of a namespace (pids, kill-all), with the clock they share. */
-#include <dirent.h>
+/* Handles of started children: wait, read, signal, close. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "interrupt.h"
 #include "namespace.h"
 #include "process.h"
 
 #define CHUNK 65536
-#define NO_PIDFD_MS 10	/* how often to look for an exit without a pidfd */
-
-double nsl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct timespec to_timespec(double t)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)t;
-	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
-/* An absolute deadline, so signals that interrupt the sleep do not stretch
- * it; only nslab's interruption (interrupt.h) ends it early. */
-int nsl_sleep(double seconds)
-{
-	struct timespec until = to_timespec(nsl_now() + seconds);
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-		if (nsl_interrupt_signal)
-			return -EINTR;
-	return 0;
-}
-
-/* Milliseconds to the deadline for poll(), rounded up; -1 for none. */
-static int ms_until(double deadline)
-{
-	double left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - nsl_now();
-	if (left <= 0)
-		return 0;
-	if (left > 86400.0 * 2)
-		left = 86400.0 * 2;
-	return (int)(left * 1000.0) + 1;
-}
 
 static void close_fd(int *fd)
 {
@@ -223,8 +170,8 @@ static int pump(struct nsl_proc *p, int ms)
 	if (!p->reaped && p->c.pidfd >= 0) {
 		pfd[n] = (struct pollfd){ .fd = p->c.pidfd, .events = POLLIN };
 		which[n++] = -1;
-	} else if (!p->reaped && (ms < 0 || ms > NO_PIDFD_MS)) {
-		ms = NO_PIDFD_MS;	/* no pidfd (Linux < 5.3, valgrind): look again soon */
+	} else if (!p->reaped && (ms < 0 || ms > NSL_NO_PIDFD_MS)) {
+		ms = NSL_NO_PIDFD_MS;	/* no pidfd (Linux < 5.3, valgrind): look again soon */
 	}
 	for (int i = 0; i < 3; i++)
 		if (p->c.fd[i] >= 0) {
@@ -268,7 +215,7 @@ int nsl_proc_wait(struct nsl_proc *p, double timeout)
 	if (!p->open)
 		return -EBADF;
 	while (!p->reaped) {
-		int ms = ms_until(deadline);
+		int ms = nsl_ms_until(deadline);
 
 		if ((err = pump(p, ms)) < 0)
 			return err;
@@ -321,10 +268,10 @@ static void terminate(struct nsl_proc *p)
 	pfd.fd = p->c.pidfd;
 	pfd.events = POLLIN;
 	while (!p->reaped) {
-		int ms = ms_until(deadline), r;
+		int ms = nsl_ms_until(deadline), r;
 
-		if (pfd.fd < 0 && ms > NO_PIDFD_MS)
-			ms = NO_PIDFD_MS;
+		if (pfd.fd < 0 && ms > NSL_NO_PIDFD_MS)
+			ms = NSL_NO_PIDFD_MS;
 		r = poll(&pfd, 1, ms);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -366,228 +313,3 @@ void nsl_proc_take(struct nsl_proc *p, int stream, char **data, size_t *len)
 /* A set of namespaces as their (device, inode), sorted: one /proc scan
  * serves any number of namespaces (a lab's teardown asks about hundreds at
  * once, and a scan per namespace stats every process of the machine again). */
-struct nsset {
-	struct stat *v;
-	size_t n;
-};
-
-static int cmp_stat(const void *a, const void *b)
-{
-	const struct stat *x = a, *y = b;
-
-	if (x->st_dev != y->st_dev)
-		return x->st_dev < y->st_dev ? -1 : 1;
-	return (x->st_ino > y->st_ino) - (x->st_ino < y->st_ino);
-}
-
-static int nsset_make(struct nsset *s, const struct nsl_ns *const *nss, size_t n)
-{
-	if (!(s->v = calloc(n ? n : 1, sizeof *s->v)))
-		return -ENOMEM;
-	s->n = n;
-	for (size_t i = 0; i < n; i++) {
-		if (fstat(nss[i]->fd, &s->v[i]) < 0) {
-			int err = -errno;
-
-			free(s->v);
-			s->v = NULL;
-			return err;
-		}
-	}
-	qsort(s->v, n, sizeof *s->v, cmp_stat);
-	return 0;
-}
-
-static int in_set(pid_t pid, const struct nsset *s)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)pid);
-	return stat(path, &st) == 0 && bsearch(&st, s->v, s->n, sizeof *s->v, cmp_stat) != NULL;
-}
-
-static int scan(const struct nsset *s, int (*fn)(pid_t pid, void *arg), void *arg)
-{
-	struct dirent *e;
-	DIR *dir;
-	int ret = 0;
-
-	if (!(dir = opendir("/proc")))
-		return -errno;
-	while ((e = readdir(dir)) != NULL) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-
-		if (*end || pid <= 0 || !in_set((pid_t)pid, s))
-			continue;
-		if ((ret = fn((pid_t)pid, arg)) != 0)
-			break;
-	}
-	closedir(dir);
-	return ret;
-}
-
-int nsl_nss_pids(const struct nsl_ns *const *nss, size_t n,
-		 int (*fn)(pid_t pid, void *arg), void *arg)
-{
-	struct nsset s;
-	int ret;
-
-	if ((ret = nsset_make(&s, nss, n)) < 0)
-		return ret;
-	ret = scan(&s, fn, arg);
-	free(s.v);
-	return ret;
-}
-
-int nsl_ns_pids(const struct nsl_ns *ns, int (*fn)(pid_t pid, void *arg), void *arg)
-{
-	return nsl_nss_pids(&ns, 1, fn, arg);
-}
-
-/* The round of kill_all: the processes signalled (a pidfd each, or -1 where
- * the kernel has none), and every pid signalled so far, each counted once. */
-struct target {
-	pid_t pid;
-	int fd;
-};
-
-struct round {
-	pid_t self;
-	int sig;
-	struct target *t;
-	size_t nt, tcap;
-	pid_t *seen;
-	size_t nseen, seencap;
-	const struct nsset *set;
-	int err;
-};
-
-static int push(void **arr, size_t *cap, size_t n, size_t size)
-{
-	void *a;
-
-	if (n < *cap)
-		return 0;
-	if (!(a = realloc(*arr, (*cap ? *cap * 2 : 64) * size)))
-		return -ENOMEM;
-	*arr = a;
-	*cap = *cap ? *cap * 2 : 64;
-	return 0;
-}
-
-/* A pidfd first, then the namespace checked again through /proc: if the pid
- * was reused meanwhile, the pidfd names a process still in the namespace,
- * or one already dead that no signal reaches. */
-static int signal_one(pid_t pid, void *arg)
-{
-	struct round *r = arg;
-	int fd, known = 0;
-	long sent;
-
-	if (pid == r->self)
-		return 0;
-	fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0 && errno != ENOSYS)
-		return 0;	/* gone already */
-	if (!in_set(pid, r->set))
-		sent = -1;
-	else if (fd >= 0)
-		sent = syscall(SYS_pidfd_send_signal, fd, r->sig, NULL, 0);
-	else
-		sent = kill(pid, r->sig);
-	if (sent < 0 || (r->err = push((void **)&r->t, &r->tcap, r->nt, sizeof *r->t)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return r->err < 0;
-	}
-	r->t[r->nt++] = (struct target){ pid, fd };
-	for (size_t i = 0; i < r->nseen; i++)
-		known |= r->seen[i] == pid;
-	if (!known) {
-		if ((r->err = push((void **)&r->seen, &r->seencap, r->nseen, sizeof *r->seen)) < 0)
-			return 1;
-		r->seen[r->nseen++] = pid;
-	}
-	return 0;
-}
-
-/* Waits until every process of the round exited: its pidfd turned readable,
- * or, without one, it left the namespace (gone, or a zombie). */
-static int wait_round(struct round *r, double deadline)
-{
-	struct pollfd *pfd = calloc(r->nt ? r->nt : 1, sizeof *pfd);
-	size_t left = r->nt;
-	int nofd = 0;
-
-	if (!pfd)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->nt; i++) {
-		pfd[i] = (struct pollfd){ .fd = r->t[i].fd, .events = POLLIN };
-		nofd |= r->t[i].fd < 0;
-	}
-	while (left > 0) {
-		int ms = ms_until(deadline), n;
-
-		if (nofd && (ms < 0 || ms > NO_PIDFD_MS))
-			ms = NO_PIDFD_MS;
-		n = poll(pfd, (nfds_t)r->nt, ms);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (size_t i = 0; i < r->nt; i++) {
-			if (r->t[i].pid == 0)
-				continue;
-			if (r->t[i].fd >= 0 ? pfd[i].revents != 0 : !in_set(r->t[i].pid, r->set)) {
-				pfd[i].fd = -1;	/* poll skips it from now on */
-				r->t[i].pid = 0;
-				left--;
-			}
-		}
-		if (ms_until(deadline) == 0)
-			break;
-	}
-	free(pfd);
-	return left == 0 ? 0 : -ETIMEDOUT;
-}
-
-int nsl_nss_kill_all(const struct nsl_ns *const *nss, size_t n, int sig, double timeout)
-{
-	double deadline = nsl_now() + timeout;
-	struct nsset set;
-	struct round r;
-	int err;
-
-	if ((err = nsset_make(&set, nss, n)) < 0)
-		return err;
-	memset(&r, 0, sizeof r);
-	r.self = getpid();
-	r.sig = sig;
-	r.set = &set;
-	for (;;) {
-		r.nt = 0;
-		err = scan(&set, signal_one, &r);
-		if (err >= 0 && r.err < 0)
-			err = r.err;
-		if (err >= 0 && r.nt == 0)
-			break;	/* nobody left */
-		if (err >= 0 && nsl_now() >= deadline)
-			err = -ETIMEDOUT;
-		if (err >= 0)
-			err = wait_round(&r, deadline);
-		for (size_t i = 0; i < r.nt; i++)
-			if (r.t[i].fd >= 0)
-				close(r.t[i].fd);
-		if (err < 0)
-			break;
-	}
-	free(r.t);
-	free(r.seen);
-	free(set.v);
-	return err < 0 ? err : (int)r.nseen;
-}
-
-int nsl_ns_kill_all(const struct nsl_ns *ns, int sig, double timeout)
-{
-	return nsl_nss_kill_all(&ns, 1, sig, timeout);
-}

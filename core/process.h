@@ -67,20 +67,4 @@ void nsl_proc_close(struct nsl_proc *p);
  * owns *data (NULL if nothing) and the buffer starts empty again. */
 void nsl_proc_take(struct nsl_proc *p, int stream, char **data, size_t *len);
 
-/* Calls fn for each process in ns (stops if fn returns non-zero, returns that). */
-int nsl_ns_pids(const struct nsl_ns *ns, int (*fn)(pid_t pid, void *arg), void *arg);
-/* Signals every process in ns but ourselves, again for any started meanwhile,
- * until none is left; returns how many were signalled, or -ETIMEDOUT if some
- * are still there after timeout seconds. */
-int nsl_ns_kill_all(const struct nsl_ns *ns, int sig, double timeout);
-/* The same for the processes in any of n namespaces, with one /proc scan per
- * round whatever n is (a lab's teardown). */
-int nsl_nss_pids(const struct nsl_ns *const *nss, size_t n,
-		 int (*fn)(pid_t pid, void *arg), void *arg);
-int nsl_nss_kill_all(const struct nsl_ns *const *nss, size_t n, int sig, double timeout);
-
-double nsl_now(void);		/* CLOCK_MONOTONIC, seconds */
-/* Sleeps the whole time despite signals; -EINTR if nslab was interrupted. */
-int nsl_sleep(double seconds);
-
 #endif

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "clock.h"
 #include "namespace.h"
 #include "netlink.h"
 #include "release.h"
@@ -21,14 +21,6 @@ struct watcher {
 	unsigned char *alive;	/* by nsid: 1 while we wait for its DELNSID */
 	size_t ids, left;	/* ids handed out; how many are still alive */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A NETLINK_ROUTE socket in a new, unnamed namespace that only it holds,
  * subscribed to RTNLGRP_NSID. */
@@ -216,9 +208,9 @@ close_all:
 		nsl_ns_close(v[i]);
 	if (err < 0 || w.sk < 0)
 		goto out;
-	deadline = now() + timeout;
+	deadline = nsl_now() + timeout;
 	while (w.left > 0) {
-		double wait = deadline - now();
+		double wait = deadline - nsl_now();
 		if (wait <= 0)
 			break;
 		err = drain(&w, wait);
