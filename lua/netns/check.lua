@@ -36,7 +36,7 @@ function check.output()
   return run_options().tap and io.stderr or io.stdout
 end
 
-local now = netns.now or os.clock
+local now = netns.now
 
 ---------------------------------------------------------------- recording
 

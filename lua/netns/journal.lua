@@ -200,13 +200,8 @@ end
 -- none is left, so that nothing keeps the namespace alive. ns may be a list
 -- of namespaces: one /proc scan then finds the processes of them all.
 function J.kill_processes(ns, deadline)
-  if getmetatable(ns) ~= nil then
-    if not ns.kill_all then return true end
-    return pcall(ns.kill_all, ns, "KILL", deadline or 5)
-  end
-  if netns.kill_all then return pcall(netns.kill_all, ns, "KILL", deadline or 5) end
-  for _, x in ipairs(ns) do J.kill_processes(x, deadline) end
-  return true
+  if getmetatable(ns) ~= nil then ns = { ns } end
+  return pcall(netns.kill_all, ns, "KILL", deadline or 5)
 end
 
 -- Removes what the dead run r left; returns a list of messages (what was

@@ -28,7 +28,6 @@ local link_get = netns.Namespace.link_get
 local LabErrorMT = { __name = "netns.LabError", __tostring = function(e) return e.message end }
 M.LabErrorMT = LabErrorMT
 
-local function now() return netns.now and netns.now() or os.time() end
 
 -- "file:12: add route ...: reason" -> "add route ...: reason"
 function M.strip(msg)

@@ -261,7 +261,7 @@ function M.ping_all(lab, opts)
   end
   check_expect(opts.expect, names)
   local function expect_of(s, d) return expected_for(opts.expect, default, s, d) end
-  local t0 = (netns.now or os.clock)()
+  local t0 = netns.now()
   if opts.static_neighs then M.static_neighs(lab, { family = fam, nodes = opts.nodes }) end
 
   -- pairs grouped by source

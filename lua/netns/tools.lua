@@ -114,9 +114,7 @@ local function ns_of(x)
   return x
 end
 
-local function sleep(s)
-  if netns.sleep then netns.sleep(s) else os.execute("sleep " .. s) end
-end
+local sleep = netns.sleep
 
 -- tools.wait_port(node, port [, {proto="tcp"|"udp", timeout=5, process=}])
 -- -> true | false, why: polls (with `ss`, inside the node's namespace) until
