@@ -219,6 +219,11 @@ close_all:
 		if (err < 0)
 			goto out;
 	}
+	/* At the deadline, ask rather than trust the count: a notification
+	 * may be queued behind the deadline (and this is the same question
+	 * that answers for lost ones). */
+	if (w.left > 0 && (err = recount(&w)) < 0)
+		goto out;
 	*alive = w.left;
 out:
 	if (w.sk >= 0)
