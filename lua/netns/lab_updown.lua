@@ -20,9 +20,9 @@ local journal = require "netns.journal"
 local M = {}
 M.labs = {} -- labs not yet down, in creation order
 
--- up() polls link_get until links have carrier; the poll is ours, not an
--- operation of the scenario, so it uses the method as it was before
--- netns.trace could wrap it (the runner loads this module first).
+-- up() polls link_get and addrs until links are ready; the poll is ours, not
+-- an operation of the scenario, so it uses the methods as they were before
+-- netns.trace could wrap them (the runner loads this module first).
 local link_get = netns.Namespace.link_get
 
 local LabErrorMT = { __name = "netns.LabError", __tostring = function(e) return e.message end }
@@ -68,8 +68,29 @@ end
 M.apply_route = apply_route
 
 -- A veth reports carrier a moment after both ends are up, and until then its
--- first packets (the first IPv6 neighbour solicitation, say) are lost; so
--- up() returns only once every end that should be up is running.
+-- first packets are lost; IPv6 starts on an interface only once it has
+-- carrier (its link-local address appears then), and until then neighbour
+-- solicitations go nowhere. So up() returns only once every end that should
+-- be up is running and, where it has IPv6 addresses, has its link-local one.
+local addrs = netns.Namespace.addrs
+
+local function has_ipv6(e)
+  for _, a in ipairs(e.parsed or {}) do
+    if a.family == "inet6" then return true end
+  end
+  return false
+end
+
+local function ready(e)
+  local l = link_get(e.node.ns, e.name)
+  if not (l and l.running) then return false end
+  if not has_ipv6(e) then return true end
+  for _, a in ipairs(addrs(e.node.ns, { dev = e.name, family = "inet6" })) do
+    if a.scope == "link" and not a.tentative then return true end
+  end
+  return false
+end
+
 local function wait_running(self, cur, deadline)
   local pending = {}
   for _, link in ipairs(self.links) do
@@ -81,8 +102,7 @@ local function wait_running(self, cur, deadline)
   while #pending > 0 do
     local still = {}
     for _, e in ipairs(pending) do
-      local l = link_get(e.node.ns, e.name)
-      if not (l and l.running) then still[#still + 1] = e end
+      if not ready(e) then still[#still + 1] = e end
     end
     pending = still
     if #pending == 0 then return end

@@ -167,34 +167,6 @@ function tools.wait(fn, timeout)
   end
 end
 
--- tools.ipv6_ready(lab [, timeout]) -> true | false: waits until every
--- interface of the lab that is up has its carrier (operstate UP) and a
--- link-local IPv6 address that is no longer tentative. A veth's carrier is
--- reported through the kernel's link watch, up to a second after up(); only
--- then does IPv6 start on it and join the solicited-node multicast groups
--- (even for addresses added with nodad). A neighbour solicitation sent
--- before that is lost and retried only a second later, so an IPv6 ping
--- right after up() may time out. IPv4 (ARP) needs no such wait.
-function tools.ipv6_ready(lab, timeout)
-  local function ready()
-    for _, node in ipairs(lab.order) do
-      local ns = node.ns
-      if ns and not ns.closed then
-        local ll = {}
-        for _, a in ipairs(ns:addrs { family = "inet6" }) do
-          if a.tentative then return false end
-          if a.scope == "link" then ll[a.dev] = true end
-        end
-        for _, l in ipairs(ns:links()) do
-          if l.up and l.name ~= "lo" and (l.operstate ~= "UP" or not ll[l.name]) then return false end
-        end
-      end
-    end
-    return true
-  end
-  return tools.wait(ready, timeout or 5) and true or false
-end
-
 local TmpMT = {}
 TmpMT.__index = TmpMT
 function TmpMT:remove()
