@@ -28,11 +28,14 @@ describe("the README", function()
       f:close()
       local out, ok = T.run(("%s --prefix %s %s"):format(NSLAB, prefix, path))
       os.remove(path)
+      -- Whatever happened, remove what it made (after noting what was left).
+      local left = {}
+      for name in T.run("ip netns list"):gmatch("(%S+)[^\n]*\n") do
+        if name:find(prefix, 1, true) then left[#left + 1] = name; T.track(name) end
+      end
       assert.is_true(ok, out)
       assert.is_nil(out:find("FAIL", 1, true), out)
-      for name in T.run("ip netns list"):gmatch("(%S+)[^\n]*\n") do
-        assert.is_nil(name:find(prefix, 1, true), "left behind: " .. name)
-      end
+      assert.are.same({}, left)
     end)
   end
 end)
