@@ -6,24 +6,17 @@ local lab = require "netns.lab"
 local journal = require "netns.journal"
 local T = require "spec.testlib"
 
-local labs, victims = {}, {}
+local victims = {}
 
 local function newlab(name)
   local l = lab.new { name = name or "jtest", prefix = T.name("J") .. "-" }
-  labs[#labs + 1] = l
+  T.track_lab(l)
   l:host("a"); l:host("b")
   l:link("a 192.0.2.1/24", "b 192.0.2.2/24")
   return l
 end
 
 local function cleanup()
-  for i = #labs, 1, -1 do
-    local l = labs[i]
-    pcall(l.down, l)
-    for _, node in pairs(l.nodes) do T.track(node.nsname) end
-    if l.journal then os.remove(l.journal.path) end
-    labs[i] = nil
-  end
   for i = #victims, 1, -1 do
     os.execute("kill -9 " .. victims[i].pid .. " 2>/dev/null")
     victims[i].pipe:close()

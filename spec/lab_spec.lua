@@ -6,27 +6,17 @@ local netns = require "netns"
 local lab = require "netns.lab"
 local T = require "spec.testlib"
 
-local labs = {}
 
 -- A lab with a unique prefix; torn down and its names removed after each test.
 local function newlab(desc)
   desc = desc or {}
   desc.prefix = T.name("L") .. "-"
   local l = lab.new(desc)
-  labs[#labs + 1] = l
+  T.track_lab(l)
   return l
 end
 
-local function cleanup()
-  for i = #labs, 1, -1 do
-    local l = labs[i]
-    pcall(l.down, l)
-    for _, node in pairs(l.nodes) do T.track(node.nsname) end
-    if l.journal then os.remove(l.journal.path) end
-    labs[i] = nil
-  end
-  T.cleanup()
-end
+local cleanup = T.cleanup
 
 local function here() return debug.getinfo(2, "l").currentline end
 
@@ -143,7 +133,7 @@ describe("lab descriptions", function()
 
   it("point errors of the data form at the lab.new line", function()
     local l = lab.new { prefix = T.name("L") .. "-", hosts = { "a" }, links = { { "a 192.0.2.1/24", "b 192.0.2.2/24" } } } local line = here()
-    labs[#labs + 1] = l
+    T.track_lab(l)
     local msg = err_of(l.validate, l)
     assert.matches("lab_spec%.lua:" .. line .. ": link: unknown node 'b'", msg)
   end)
@@ -302,7 +292,7 @@ describe("lab up and down", function()
       assert.are.same({}, listed(l.prefix))
     end
     local again = lab.new { prefix = l.prefix }
-    labs[#labs + 1] = again
+    T.track_lab(again)
     again:host("ns1"); again:host("router")
     again:link("ns1:ns1-veth0 192.0.2.1/24", "router:gw-veth0 192.0.2.254/24")
     again:up()

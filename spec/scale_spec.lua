@@ -37,10 +37,7 @@ local function star(n, prefix, name)
 end
 
 -- On failure, whatever the lab left is removed (test names only).
-local current
 local function cleanup()
-  if current then pcall(current.down, current) end
-  current = nil
   for _, n in ipairs(listed(T.prefix)) do T.track(n) end
   T.cleanup()
 end
@@ -56,7 +53,7 @@ describe("scale", function()
     local prefix = T.name("S") .. "-"
     local name = prefix:gsub("%-$", "") .. "star"
     local l = star(300, prefix, name)
-    current = l
+    T.track_lab(l)
     l:up()
     assert.are.equal(301, #listed(prefix))
     -- The ends are there and up (seen from outside).
@@ -66,7 +63,6 @@ describe("scale", function()
     assert.are.equal("10.210.1.44", h300[1].addr_info[1]["local"])
     assert.are.equal(1, #journals(name))
     l:down()
-    current = nil
     assert.are.same({}, listed(prefix))
     assert.are.same({}, journals(name))
     for _, p in ipairs({ "/run/netns/" .. prefix .. "br", "/run/netns/" .. prefix .. "h1" }) do
@@ -78,12 +74,11 @@ describe("scale", function()
     local prefix = T.name("C") .. "-"
     local function cycle(i)
       local l = star(10, prefix, ("cyc%d"):format(i))
-      current = l
+      T.track_lab(l)
       l:up()
       assert.are.equal(11, #listed(prefix))
       l:down()
-      current = nil
-      assert.are.same({}, listed(prefix))
+        assert.are.same({}, listed(prefix))
     end
     -- Warm up: the first cycles load modules and grow the allocator's pools.
     for i = 1, 3 do cycle(i) end

@@ -36,7 +36,22 @@ function T.track(name)
   made[#made + 1] = name
 end
 
+-- A lab to take down in T.cleanup, whatever the test did with it. Weak: a
+-- lab the test dropped is not kept alive by this list (its own finalizer
+-- tears it down), so cycles of labs do not accumulate here.
+local labs = setmetatable({}, { __mode = "k" })
+function T.track_lab(l)
+  labs[l] = true
+  return l
+end
+
 function T.cleanup()
+  for l in pairs(labs) do
+    pcall(l.down, l)
+    for _, node in pairs(l.nodes) do T.track(node.nsname) end
+    if l.journal then os.remove(l.journal.path) end
+    labs[l] = nil
+  end
   for i = #made, 1, -1 do
     local name = made[i]
     if netns.exists(name) then
