@@ -20,25 +20,49 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -std=c99 -Wall -Wextra -Wshadow -Wundef -Wwrite-strings \
            -Wmissing-prototypes -Wstrict-prototypes
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+NL_CFLAGS  = $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0)
+LUA_CFLAGS = $(shell pkg-config --cflags lua$(LUAV))
 NL_LIBS    = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0)
 LUA_LIBS   = $(shell pkg-config --libs lua$(LUAV))
 # Line editing at the interactive prompt where libreadline is installed.
 RL_CFLAGS  = $(shell pkg-config --exists readline && echo -DNSLAB_READLINE)
 RL_LIBS    = $(shell pkg-config --exists readline && pkg-config --libs readline)
-ALL_CFLAGS = $(WARN) -D_GNU_SOURCE -fPIC $(PKG_CFLAGS) $(CFLAGS)
+# Everything is hidden unless marked (NETNS_API): netns.so exports luaopen_netns only.
+BASE_CFLAGS = $(WARN) -D_GNU_SOURCE -fPIC -fvisibility=hidden $(CFLAGS)
+
+# The layers of core/ are folders, and the include paths are the boundary:
+#   core/engine  plain C on libnl; compiled WITHOUT Lua's include path, so an
+#                #include <lua.h> there does not build
+#   core/module  the Lua bindings (luaopen_netns): engine headers + Lua
+#   core/nslab   the interpreter: the module's public header + Lua
+ENGINE_CFLAGS = $(BASE_CFLAGS) $(NL_CFLAGS) -Icore/engine
+MODULE_CFLAGS = $(BASE_CFLAGS) $(NL_CFLAGS) $(LUA_CFLAGS) -Icore/engine -Icore/module
+NSLAB_CFLAGS  = $(BASE_CFLAGS) $(LUA_CFLAGS) -Icore/engine -Icore/module -Icore/nslab
 
 B       := build
-# core/*.c is the engine and the bindings (the module); nslab*.c the interpreter.
-MOD_SRC := $(filter-out core/nslab%.c,$(wildcard core/*.c))
-MOD_OBJ := $(MOD_SRC:core/%.c=$(B)/%.o)
+ENGINE_SRC := $(wildcard core/engine/*.c)
+MODULE_SRC := $(wildcard core/module/*.c)
+NSLAB_SRC  := $(wildcard core/nslab/*.c)
+ENGINE_OBJ := $(ENGINE_SRC:core/engine/%.c=$(B)/engine/%.o)
+MODULE_OBJ := $(MODULE_SRC:core/module/%.c=$(B)/module/%.o)
+NSLAB_OBJ  := $(NSLAB_SRC:core/nslab/%.c=$(B)/nslab.d/%.o)
+MOD_OBJ    := $(ENGINE_OBJ) $(MODULE_OBJ)
 LUA_SRC := $(wildcard lua/netns/*.lua)
 
 .PHONY: all deps demo test bench leak-check install uninstall clean
 all: $(B)/netns.so $(B)/nslab
 
-$(B)/%.o: core/%.c $(wildcard core/*.h) | $(B)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(B)/engine/%.o: core/engine/%.c $(wildcard core/engine/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ENGINE_CFLAGS) -c -o $@ $<
+
+$(B)/module/%.o: core/module/%.c $(wildcard core/engine/*.h core/module/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(MODULE_CFLAGS) -c -o $@ $<
+
+$(B)/nslab.d/%.o: core/nslab/%.c $(wildcard core/engine/*.h core/module/*.h core/nslab/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(NSLAB_CFLAGS) $(RL_CFLAGS) -c -o $@ $<
 
 $(B)/netns.so: $(MOD_OBJ)
 	$(CC) -shared -o $@ $^ $(NL_LIBS) $(LDFLAGS)
@@ -47,12 +71,11 @@ $(B)/netns.so: $(MOD_OBJ)
 $(B)/embedded.c: tools/embed.lua $(LUA_SRC) | $(B)
 	$(LUA) tools/embed.lua $@ $(LUA_SRC)
 
-$(B)/nslab_repl.o: ALL_CFLAGS += $(RL_CFLAGS)
-$(B)/nslab: $(B)/nslab.o $(B)/nslab_repl.o $(B)/embedded.o $(MOD_OBJ)
+$(B)/nslab: $(NSLAB_OBJ) $(B)/embedded.o $(MOD_OBJ)
 	$(CC) -o $@ $^ $(NL_LIBS) $(LUA_LIBS) $(RL_LIBS) $(LDFLAGS)
 
-$(B)/embedded.o: $(B)/embedded.c
-	$(CC) $(ALL_CFLAGS) -Icore -c -o $@ $<
+$(B)/embedded.o: $(B)/embedded.c core/nslab/embedded.h
+	$(CC) $(NSLAB_CFLAGS) -c -o $@ $<
 
 $(B):
 	mkdir -p $(B)

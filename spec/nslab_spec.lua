@@ -1,4 +1,4 @@
--- The interpreter itself (core/nslab.c), as lua.c behaves: scripts and their
+-- The interpreter itself (core/nslab/nslab.c), as lua.c behaves: scripts and their
 -- arguments, -e, -i, standard input, -v, -h, error reports; and the module
 -- from the stock lua5.4, from the build tree and after `make install`.
 local T = require "spec.testlib"

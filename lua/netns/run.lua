@@ -1,4 +1,4 @@
--- netns.run: what the nslab program calls (core/nslab.c parses the command
+-- netns.run: what the nslab program calls (core/nslab/nslab.c parses the command
 -- line, this does the rest).
 --
 --   main(chunk, args, opts) -> exit_code, message|nil

@@ -1,11 +1,12 @@
 /*
  * luaopen_netns: the `netns` module. Each area (namespace, link, addr, route,
- * neigh, sysctl, exec, pids, ping, fs) lives in its own core/lua_<area>.c over its own
- * engine file core/<area>.c and registers module functions and Namespace
+ * neigh, sysctl, exec, pids, ping, fs) lives in its own core/module/lua_<area>.c over
+ * its own engine file core/engine/<area>.c and registers module functions and Namespace
  * methods here. netns.Namespace is the methods table, so Lua code can extend
  * handles with methods of its own. The module sets no globals.
  */
 #include "lua_util.h"
+#include "netns.h"
 #include "netlink.h"
 
 #define NSLAB_VERSION "0.1.0"
@@ -18,8 +19,7 @@ static int l_stats(lua_State *L)
 	return 1;
 }
 
-int luaopen_netns(lua_State *L);
-int luaopen_netns(lua_State *L)
+NETNS_API int luaopen_netns(lua_State *L)
 {
 	int module, methods;
 

@@ -25,13 +25,13 @@
 #include <lualib.h>
 
 #include "embedded.h"
+#include "netns.h"
 #include "fdlimit.h"
 #include "interrupt.h"
 #include "nslab.h"
 
 #define NSLAB_VERSION "nslab 0.1.0"
 
-int luaopen_netns(lua_State *L);
 
 static const char *progname = "nslab";
 static lua_State *globalL;
