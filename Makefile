@@ -49,8 +49,13 @@ NSLAB_OBJ  := $(NSLAB_SRC:core/nslab/%.c=$(B)/nslab.d/%.o)
 MOD_OBJ    := $(ENGINE_OBJ) $(MODULE_OBJ)
 LUA_SRC := $(wildcard lua/netns/*.lua)
 
-.PHONY: all deps demo test bench leak-check install uninstall clean
+.PHONY: all deps demo test bench leak-check install uninstall clean engine-cc
 all: $(B)/netns.so $(B)/nslab
+
+# The engine's compile command, for spec/layout_spec.lua's probe: an engine
+# file that includes lua.h must fail to build with exactly these flags.
+engine-cc:
+	@echo $(CC) $(ENGINE_CFLAGS)
 
 $(B)/engine/%.o: core/engine/%.c $(wildcard core/engine/*.h)
 	@mkdir -p $(@D)

@@ -90,7 +90,7 @@ int nsl_addr_add(struct nsl_ns *ns, const char *dev, const struct nsl_addr_req *
 	struct rtnl_addr *addr = NULL;
 	int err, index;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
 		return err;
 	if ((err = build(index, req, &addr)) < 0)
 		return err;
@@ -106,7 +106,7 @@ int nsl_addr_del(struct nsl_ns *ns, const char *dev, const struct nsl_ip *local)
 	struct nl_addr *a;
 	int err, index;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
 		return err;
 	if (!(addr = rtnl_addr_alloc()))
 		return -ENOMEM;
@@ -191,7 +191,7 @@ int nsl_addr_list(struct nsl_ns *ns, const char *dev, int family, struct nsl_add
 	int err, n = 0, cap, index = 0;
 
 	*out = NULL;
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	if (dev && (err = nsl_nl_ifindex(sk, dev, &index)) < 0)
 		return err;

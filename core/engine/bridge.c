@@ -27,7 +27,7 @@ int nsl_bridge_set(struct nsl_ns *ns, const char *name, const struct nsl_bridge_
 
 	if (nsl_bridge_opts_empty(o))
 		return 0;
-	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, name, &index)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0 || (err = nsl_nl_ifindex(sk, name, &index)) < 0)
 		return err;
 	ifi.ifi_index = index;
 	if (!(msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK)))

@@ -1,5 +1,5 @@
 /* Starting a command in a namespace as `ip netns exec` does (iproute2's
- * lib/namespace.c netns_switch and ip/ipnetns.c), and running one to the end. */
+ * lib/namespace.c netns_switch and ip/ipnetns.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,6 @@
 #include "exec.h"
 #include "fdlimit.h"
 #include "namespace.h"
-#include "process.h"
 
 #define NSL_ETC_NETNS "/etc/netns"
 
@@ -235,13 +234,6 @@ static char **build_env(const struct nsl_cmd *cmd)
 	return envp;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static const char *const open_names[] = { "open stdin", "open stdout", "open stderr" };
 
 /* Our end and the child's end of stream i, per cmd->io[i]. */
@@ -348,7 +340,7 @@ int nsl_child_start(const struct nsl_ns *ns, const struct nsl_cmd *cmd,
 		goto out;
 	}
 	err = 0;
-	close_fd(&errp[1]);
+	nsl_fd_close(&errp[1]);
 	c->pid = pid;
 	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);	/* always O_CLOEXEC */
 	if (c->pidfd < 0 && errno == ENOSYS) {
@@ -365,65 +357,17 @@ int nsl_child_start(const struct nsl_ns *ns, const struct nsl_cmd *cmd,
 			fail->object = cmd->cwd;
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		close_fd(&c->pidfd);
+		nsl_fd_close(&c->pidfd);
 		c->pid = -1;
 	}
 out:
 	free(envp);
-	close_fd(&errp[0]);
-	close_fd(&errp[1]);
+	nsl_fd_close(&errp[0]);
+	nsl_fd_close(&errp[1]);
 	for (int i = 0; i < 3; i++) {
-		close_fd(&theirs[i]);
+		nsl_fd_close(&theirs[i]);
 		if (err < 0)
-			close_fd(&c->fd[i]);
+			nsl_fd_close(&c->fd[i]);
 	}
 	return err;
-}
-
-void nsl_exec_result_free(struct nsl_exec_result *r)
-{
-	free(r->out);
-	free(r->err);
-	r->out = r->err = NULL;
-}
-
-int nsl_exec(const struct nsl_ns *ns, const struct nsl_cmd *cmd,
-	     const char *in, size_t in_len, double timeout,
-	     struct nsl_exec_result *r, struct nsl_fail *fail)
-{
-	struct nsl_proc p;
-	int err, timed_out = 0;
-
-	memset(r, 0, sizeof *r);
-	nsl_proc_init(&p);
-	if ((err = nsl_proc_start(&p, ns, cmd, fail)) < 0)
-		return err;
-	p.in = in;
-	p.in_len = in_len;
-	err = nsl_proc_wait(&p, timeout > 0 ? timeout : -1);
-	if (err == 0) {
-		timed_out = 1;
-		nsl_proc_signal(&p, SIGKILL, cmd->new_group);
-		err = nsl_proc_wait(&p, -1);
-	}
-	if (err < 0) {
-		fail->step = "wait";
-		nsl_proc_close(&p);
-		return err;
-	}
-	r->pid = p.c.pid;
-	r->elapsed = p.elapsed;
-	if (WIFSIGNALED(p.wstatus)) {
-		r->status = NSL_SIGNALED;
-		r->signal = WTERMSIG(p.wstatus);
-	} else {
-		r->status = NSL_EXITED;
-		r->code = WEXITSTATUS(p.wstatus);
-	}
-	if (timed_out)
-		r->status = NSL_TIMEOUT;
-	nsl_proc_take(&p, 1, &r->out, &r->out_len);
-	nsl_proc_take(&p, 2, &r->err, &r->err_len);
-	nsl_proc_close(&p);
-	return 0;
 }

@@ -11,8 +11,8 @@
  * close-on-exec pipe, so the parent learns it (step and errno) before
  * nsl_child_start() returns, and the failed child is already reaped.
  *
- * nsl_exec() runs a command to completion (see process.h for the handle of a
- * command left running in the background).
+ * This is the bottom of running commands: process.h builds the handle of a
+ * started child on it, and running a command to completion on that handle.
  */
 #ifndef NSLAB_EXEC_H
 #define NSLAB_EXEC_H
@@ -62,29 +62,5 @@ struct nsl_fail {
  */
 int nsl_child_start(const struct nsl_ns *ns, const struct nsl_cmd *cmd,
 		    struct nsl_child *c, struct nsl_fail *fail);
-
-enum nsl_exit { NSL_EXITED, NSL_SIGNALED, NSL_TIMEOUT };
-
-struct nsl_exec_result {
-	pid_t pid;
-	enum nsl_exit status;
-	int code;		/* exit code (NSL_EXITED) */
-	int signal;		/* terminating signal (NSL_SIGNALED, NSL_TIMEOUT) */
-	char *out, *err;	/* captured output (malloc'd, NUL-terminated) or NULL */
-	size_t out_len, err_len;
-	double elapsed;		/* seconds from start to reaping */
-};
-
-/*
- * Runs cmd to completion, feeding in/in_len to its stdin (when cmd->io[0] is
- * NSL_IO_PIPE) while collecting its stdout and stderr pipes, so large outputs
- * never deadlock. timeout > 0: after that many seconds the child and its
- * process group (cmd->new_group) are killed with SIGKILL and the status is
- * NSL_TIMEOUT. The caller frees r->out and r->err (nsl_exec_result_free).
- */
-int nsl_exec(const struct nsl_ns *ns, const struct nsl_cmd *cmd,
-	     const char *in, size_t in_len, double timeout,
-	     struct nsl_exec_result *r, struct nsl_fail *fail);
-void nsl_exec_result_free(struct nsl_exec_result *r);
 
 #endif

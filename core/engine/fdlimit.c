@@ -1,5 +1,6 @@
 /* See fdlimit.h. */
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "fdlimit.h"
 
@@ -22,4 +23,11 @@ void nsl_fdlimit_restore(void)
 {
 	if (raised)
 		setrlimit(RLIMIT_NOFILE, &original);
+}
+
+void nsl_fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }

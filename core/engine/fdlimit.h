@@ -14,4 +14,7 @@ void nsl_fdlimit_raise(void);
 /* In a child before exec: the soft limit the process started with. */
 void nsl_fdlimit_restore(void);
 
+/* Closes *fd if open and sets it to -1 (so a second call does nothing). */
+void nsl_fd_close(int *fd);
+
 #endif

@@ -14,9 +14,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ping.h"
-
 #define NSL_ICMP_HDRLEN 8
+
+/* What became of an echo request that got no reply: the ICMP error that
+ * came back, or a local error (ping.h reports these per request). */
+enum nsl_ping_kind {
+	NSL_PING_LOCAL,			/* at send time or setting up: errno */
+	NSL_PING_NET_UNREACHABLE,
+	NSL_PING_HOST_UNREACHABLE,
+	NSL_PING_PROTOCOL_UNREACHABLE,
+	NSL_PING_PORT_UNREACHABLE,
+	NSL_PING_PACKET_TOO_BIG,
+	NSL_PING_PROHIBITED,
+	NSL_PING_UNREACHABLE,		/* any other destination unreachable */
+	NSL_PING_TTL_EXCEEDED,
+	NSL_PING_REASSEMBLY_TIMEOUT,
+	NSL_PING_PARAMETER_PROBLEM
+};
+
+/* "local", "net_unreachable", ... */
+const char *nsl_ping_kind_name(int kind);
 
 /* Writes an echo request (header + size bytes of payload) to buf; the
  * payload starts with the 8-byte cookie when size allows. The IPv4 checksum

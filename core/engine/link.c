@@ -56,7 +56,7 @@ static int ifindex_of(struct nsl_ns *ns, const char *name, int *index)
 	struct nl_sock *sk;
 	int err;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	return nsl_nl_ifindex(sk, name, index);
 }
@@ -165,7 +165,7 @@ static int bring_up(struct nsl_ns *ns, const char *name)
 		goto out;
 	rtnl_link_set_name(changes, name);
 	rtnl_link_set_flags(changes, IFF_UP);
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		goto out;
 	if ((err = rtnl_link_change(sk, orig, changes, 0)) < 0)
 		err = nsl_nl_err(err);
@@ -182,7 +182,7 @@ static int add_request(struct nsl_ns *ns, struct rtnl_link *link)
 	struct nl_sock *sk;
 	int err;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	if ((err = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL)) < 0)
 		return nsl_nl_err(err);
@@ -289,7 +289,7 @@ int nsl_link_set(struct nsl_ns *ns, const char *name, const struct nsl_link_chan
 		return -ENOMEM;
 	if ((err = build_changes(ns, c, changes, what)) < 0)
 		goto out;
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		goto out;
 	if ((err = rtnl_link_get_kernel(sk, 0, name, &orig)) < 0) {
 		err = nsl_nl_err(err);
@@ -315,7 +315,7 @@ int nsl_link_del(struct nsl_ns *ns, const char *name)
 	if (!(link = rtnl_link_alloc()))
 		return -ENOMEM;
 	rtnl_link_set_name(link, name);
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		goto out;
 	if ((err = rtnl_link_delete(sk, link)) < 0)
 		err = nsl_nl_err(err);

@@ -134,7 +134,7 @@ static int get_one(struct nsl_ns *ns, int index, const char *name, struct rtnl_l
 	struct nl_sock *sk;
 	int err;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	if ((err = rtnl_link_get_kernel(sk, index, name, link)) < 0) {
 		err = nsl_nl_err(err);
@@ -176,7 +176,7 @@ int nsl_link_list(struct nsl_ns *ns, struct nsl_link_info **out)
 	int err, n = 0;
 
 	*out = NULL;
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	if ((err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache)) < 0)
 		return nsl_nl_err(err);

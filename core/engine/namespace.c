@@ -15,34 +15,7 @@
 
 #include "namespace.h"
 #include "netlink.h"
-
-static int home_fd = -1;
-
-int nsl_ns_home_fd(void)
-{
-	if (home_fd < 0)
-		home_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	return home_fd;
-}
-
-int nsl_ns_enter(const struct nsl_ns *ns)
-{
-	if (nsl_ns_home_fd() < 0)
-		return -errno;
-	if (setns(ns->fd, CLONE_NEWNET) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Not being able to return home would leave every later operation acting in
- * the wrong namespace: there is no safe way to go on. */
-void nsl_ns_leave(void)
-{
-	if (setns(home_fd, CLONE_NEWNET) < 0) {
-		perror("nslab: cannot return to the original network namespace");
-		abort();
-	}
-}
+#include "nsenter.h"
 
 static void ns_init(struct nsl_ns *ns)
 {
@@ -114,7 +87,7 @@ int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 	ns_init(ns);
 	if ((err = path_of(path, sizeof path, name)) < 0)
 		return err;
-	if (nsl_ns_home_fd() < 0)
+	if (nsl_home_fd() < 0)
 		return -errno;
 	if ((err = prepare_run_dir()) < 0)
 		return err;
@@ -133,8 +106,8 @@ int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 	 * request (a mark, lo up) needs one anyway. Not fatal: it is made on
 	 * first use otherwise. */
 	if (!err)
-		nsl_nl_sock_here(ns);
-	nsl_ns_leave();
+		nsl_nl_sock_here(&ns->nl);
+	nsl_leave();
 	if (err) {
 		unlink(path);
 		return err;
@@ -278,10 +251,15 @@ int nsl_ns_open_pid(struct nsl_ns *ns, pid_t pid)
 
 void nsl_ns_close(struct nsl_ns *ns)
 {
-	nsl_nl_close(ns);
+	nsl_nl_close(&ns->nl);
 	if (ns->fd >= 0)
 		close(ns->fd);
 	ns->fd = -1;
+}
+
+int nsl_ns_sock(struct nsl_ns *ns, struct nl_sock **sk)
+{
+	return nsl_nl_sock(&ns->nl, ns->fd, sk);
 }
 
 int nsl_ns_inode(const struct nsl_ns *ns, unsigned long long *ino)

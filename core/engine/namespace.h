@@ -6,14 +6,9 @@
  * tcpdump and Wireshark all see ours and we see theirs.
  *
  * An nsl_ns is an open handle: the namespace's fd plus, lazily, a netlink
- * socket created inside it (netlink.h). Closing a handle never deletes the
- * namespace; deleting is always explicit (nsl_ns_delete).
- *
- * Switching: nsl_ns_enter() moves the calling thread into a namespace and
- * nsl_ns_leave() moves it back home (the namespace the process started in),
- * aborting if it cannot, since every later operation would otherwise silently
- * act in the wrong namespace. Enter/leave pairs never nest and never span a
- * call back into Lua.
+ * socket created inside it (netlink.h; nsl_ns_sock). Closing a handle never
+ * deletes the namespace; deleting is always explicit (nsl_ns_delete).
+ * Switching into a namespace is nsenter.h's, with nsl_enter(ns->fd).
  */
 #ifndef NSLAB_NAMESPACE_H
 #define NSLAB_NAMESPACE_H
@@ -21,14 +16,13 @@
 #include <limits.h>
 #include <sys/types.h>
 
-#define NSL_NETNS_DIR "/run/netns"
+#include "netlink.h"
 
-struct nl_sock;
+#define NSL_NETNS_DIR "/run/netns"
 
 struct nsl_ns {
 	int fd;			/* the namespace (O_CLOEXEC), -1 once closed */
-	struct nl_sock *sk;	/* NETLINK_ROUTE socket inside it, or NULL */
-	struct nsl_ns *lru_prev, *lru_next;	/* open sockets, see netlink.c */
+	struct nsl_nl nl;	/* its NETLINK_ROUTE socket, opened on use */
 	char name[NAME_MAX + 1];	/* "" unless opened by name */
 	char label[64];		/* for messages: the name, "pid 42" or the path */
 };
@@ -54,10 +48,8 @@ void nsl_ns_close(struct nsl_ns *ns);	/* idempotent */
 /* The inode that identifies a namespace (as `ip netns identify` compares). */
 int nsl_ns_inode(const struct nsl_ns *ns, unsigned long long *ino);
 
-int nsl_ns_enter(const struct nsl_ns *ns);
-void nsl_ns_leave(void);
-
-/* The home namespace's fd (opened once, O_CLOEXEC). */
-int nsl_ns_home_fd(void);
+/* The handle's netlink socket, made inside the namespace on first use
+ * (nsl_nl_sock). */
+int nsl_ns_sock(struct nsl_ns *ns, struct nl_sock **sk);
 
 #endif

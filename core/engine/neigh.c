@@ -177,7 +177,7 @@ int nsl_neigh_list(struct nsl_ns *ns, const struct nsl_neigh_sel *sel, struct ns
 	int err;
 
 	*out = NULL;
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	/* As `ip neigh show`: the kernel's NOARP entries (multicast) only on request. */
 	if ((err = collect(sk, sel, sel->all ? 0 : NUD_NOARP, &c)) < 0 ||
@@ -224,7 +224,7 @@ int nsl_neigh_add(struct nsl_ns *ns, const char *dev, const struct nsl_ip *ip,
 	struct nl_addr *ll = NULL;
 	int err;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = build(sk, dev, ip, &nb)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0 || (err = build(sk, dev, ip, &nb)) < 0)
 		return err;
 	if (!(ll = nl_addr_build(AF_LLC, mac, 6))) {
 		err = -ENOMEM;
@@ -246,7 +246,7 @@ int nsl_neigh_del(struct nsl_ns *ns, const char *dev, const struct nsl_ip *ip)
 	struct rtnl_neigh *nb;
 	int err;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0 || (err = build(sk, dev, ip, &nb)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0 || (err = build(sk, dev, ip, &nb)) < 0)
 		return err;
 	if ((err = rtnl_neigh_delete(sk, nb, 0)) < 0)
 		err = nsl_nl_err(err);
@@ -320,7 +320,7 @@ int nsl_neigh_flush(struct nsl_ns *ns, const struct nsl_neigh_sel *sel)
 	struct dump_ctx c;
 	int err;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	/* As `ip neigh flush`: static entries stay unless asked for. */
 	if ((err = collect(sk, sel, sel->all ? 0 : NUD_PERMANENT | NUD_NOARP, &c)) == 0)
@@ -337,7 +337,7 @@ int nsl_fdb_list(struct nsl_ns *ns, const char *dev, struct nsl_neigh **out)
 
 	*out = NULL;
 	memset(&c, 0, sizeof c);
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	if ((dev && (err = nsl_nl_ifindex(sk, dev, &c.fdb_dev)) < 0) ||
 	    (err = dump(sk, AF_BRIDGE, 0, &c)) < 0 ||

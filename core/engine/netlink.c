@@ -10,12 +10,12 @@
 #include <netlink/route/link.h>
 
 #include "errors.h"
-#include "namespace.h"
 #include "netlink.h"
+#include "nsenter.h"
 #include "parse.h"
 
 static int kernel_errno;		/* from the last NLMSG_ERROR, 0 if none */
-static struct nsl_ns *lru_head, *lru_tail;
+static struct nsl_nl *lru_head, *lru_tail;
 static int open_count;
 
 /* libnl would turn e->error into its own lossy code; keep the real one. */
@@ -41,37 +41,37 @@ int nsl_nl_open_count(void)
 	return open_count;
 }
 
-static void lru_unlink(struct nsl_ns *ns)
+static void lru_unlink(struct nsl_nl *nl)
 {
-	if (ns->lru_prev)
-		ns->lru_prev->lru_next = ns->lru_next;
+	if (nl->lru_prev)
+		nl->lru_prev->lru_next = nl->lru_next;
 	else
-		lru_head = ns->lru_next;
-	if (ns->lru_next)
-		ns->lru_next->lru_prev = ns->lru_prev;
+		lru_head = nl->lru_next;
+	if (nl->lru_next)
+		nl->lru_next->lru_prev = nl->lru_prev;
 	else
-		lru_tail = ns->lru_prev;
-	ns->lru_prev = ns->lru_next = NULL;
+		lru_tail = nl->lru_prev;
+	nl->lru_prev = nl->lru_next = NULL;
 }
 
-static void lru_push(struct nsl_ns *ns)
+static void lru_push(struct nsl_nl *nl)
 {
-	ns->lru_prev = NULL;
-	ns->lru_next = lru_head;
+	nl->lru_prev = NULL;
+	nl->lru_next = lru_head;
 	if (lru_head)
-		lru_head->lru_prev = ns;
-	lru_head = ns;
+		lru_head->lru_prev = nl;
+	lru_head = nl;
 	if (!lru_tail)
-		lru_tail = ns;
+		lru_tail = nl;
 }
 
-void nsl_nl_close(struct nsl_ns *ns)
+void nsl_nl_close(struct nsl_nl *nl)
 {
-	if (!ns->sk)
+	if (!nl->sk)
 		return;
-	lru_unlink(ns);
-	nl_socket_free(ns->sk);	/* closes the fd */
-	ns->sk = NULL;
+	lru_unlink(nl);
+	nl_socket_free(nl->sk);	/* closes the fd */
+	nl->sk = NULL;
 	open_count--;
 }
 
@@ -123,55 +123,55 @@ static int may_open_more(void)
 	return (rlim_t)open_count < cap;
 }
 
-static int install(struct nsl_ns *ns, int fd)
+static int install(struct nsl_nl *nl, int fd)
 {
 	int err;
 
 	if (!may_open_more())
 		nsl_nl_close(lru_tail);
-	if ((err = wrap(fd, &ns->sk)) < 0)
+	if ((err = wrap(fd, &nl->sk)) < 0)
 		return err;
 	open_count++;
-	lru_push(ns);
+	lru_push(nl);
 	return 0;
 }
 
-int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk)
+int nsl_nl_sock(struct nsl_nl *nl, int nsfd, struct nl_sock **sk)
 {
 	int err, fd;
 
 	kernel_errno = 0;
-	if (ns->fd < 0)
+	if (nsfd < 0)
 		return -EBADF;
-	if (ns->sk) {
-		if (lru_head != ns) {
-			lru_unlink(ns);
-			lru_push(ns);
+	if (nl->sk) {
+		if (lru_head != nl) {
+			lru_unlink(nl);
+			lru_push(nl);
 		}
-		*sk = ns->sk;
+		*sk = nl->sk;
 		return 0;
 	}
-	if ((err = nsl_ns_enter(ns)) < 0)
+	if ((err = nsl_enter(nsfd)) < 0)
 		return err;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	err = fd < 0 ? -errno : 0;
-	nsl_ns_leave();
-	if (err || (err = install(ns, fd)) < 0)
+	nsl_leave();
+	if (err || (err = install(nl, fd)) < 0)
 		return err;
-	*sk = ns->sk;
+	*sk = nl->sk;
 	return 0;
 }
 
-int nsl_nl_sock_here(struct nsl_ns *ns)
+int nsl_nl_sock_here(struct nsl_nl *nl)
 {
 	int fd;
 
-	if (ns->sk)
+	if (nl->sk)
 		return 0;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	return install(ns, fd);
+	return install(nl, fd);
 }
 
 /* libnl reports a link missing from its reply as "object not found"; the

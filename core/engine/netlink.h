@@ -1,8 +1,9 @@
 /*
- * NETLINK_ROUTE sockets, one per namespace handle, made inside that namespace.
+ * NETLINK_ROUTE sockets, one per namespace handle (its struct nsl_nl), made
+ * inside that namespace.
  *
  * A netlink socket belongs to the namespace current when socket() ran, so the
- * socket is created between nsl_ns_enter() and nsl_ns_leave() and then used
+ * socket is created between nsl_enter() and nsl_leave() and then used
  * from home like any other. The kernel picks the port (libnl's own port
  * allocator stops at 1024 sockets a process), and at most NSL_NL_MAX_OPEN
  * sockets stay open (fewer when the fd limit is low: a quarter of
@@ -20,16 +21,22 @@
 #define NSLAB_NETLINK_H
 
 struct nl_sock;
-struct nsl_ns;
+
+/* A namespace's socket slot: NULL until used, and again once evicted. */
+struct nsl_nl {
+	struct nl_sock *sk;
+	struct nsl_nl *lru_prev, *lru_next;	/* the open ones, most recent first */
+};
 
 #define NSL_NL_MAX_OPEN 512
 #define NSL_NL_MIN_OPEN 128
 
-int nsl_nl_sock(struct nsl_ns *ns, struct nl_sock **sk);
-void nsl_nl_close(struct nsl_ns *ns);
-/* Gives ns its socket, made in the namespace the thread is in now: for the
+/* nl's socket, made inside the namespace nsfd when nl has none. */
+int nsl_nl_sock(struct nsl_nl *nl, int nsfd, struct nl_sock **sk);
+void nsl_nl_close(struct nsl_nl *nl);
+/* Gives nl its socket, made in the namespace the thread is in now: for the
  * creator of a namespace, which is inside it anyway (saves two setns). */
-int nsl_nl_sock_here(struct nsl_ns *ns);
+int nsl_nl_sock_here(struct nsl_nl *nl);
 
 /* -errno for a negative libnl return: the errno of the kernel's NLMSG_ERROR
  * when one was received since nsl_nl_sock(), else libnl's code mapped. */

@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 
+#include "icmp.h"
 #include "namespace.h"
 #include "parse.h"
 
@@ -52,23 +53,6 @@ struct nsl_ping_req {
 	struct nsl_ip dst;
 	const struct nsl_ping_opts *opts;	/* NULL: the run's */
 };
-
-enum nsl_ping_kind {
-	NSL_PING_LOCAL,			/* at send time or setting up: errno */
-	NSL_PING_NET_UNREACHABLE,
-	NSL_PING_HOST_UNREACHABLE,
-	NSL_PING_PROTOCOL_UNREACHABLE,
-	NSL_PING_PORT_UNREACHABLE,
-	NSL_PING_PACKET_TOO_BIG,
-	NSL_PING_PROHIBITED,
-	NSL_PING_UNREACHABLE,		/* any other destination unreachable */
-	NSL_PING_TTL_EXCEEDED,
-	NSL_PING_REASSEMBLY_TIMEOUT,
-	NSL_PING_PARAMETER_PROBLEM
-};
-
-/* "local", "net_unreachable", ... */
-const char *nsl_ping_kind_name(int kind);
 
 struct nsl_ping_reply {
 	unsigned seq;		/* 1-based, as ping's icmp_seq */

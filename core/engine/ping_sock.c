@@ -17,6 +17,7 @@
 #include <linux/errqueue.h>
 
 #include "icmp.h"
+#include "nsenter.h"
 #include "ping_int.h"
 
 #ifndef ICMP_FILTER
@@ -343,11 +344,11 @@ int nsl_ping_open_sock(struct run *r, struct psock *s)
 	char what[64] = "", msg[sizeof what + 64];
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if ((err = nsl_ns_enter(s->ns)) < 0)
+	if ((err = nsl_enter(s->ns->fd)) < 0)
 		return err;
 	s->fd = socket(s->family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
 	err = s->fd < 0 ? -errno : 0;
-	nsl_ns_leave();
+	nsl_leave();
 	if (err < 0)
 		return err;
 	/* Socket options act in the socket's own namespace from here on. */

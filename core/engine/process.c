@@ -1,4 +1,5 @@
-/* Handles of started children: wait, read, signal, close. */
+/* Handles of started children: wait, read, signal, close; and running one
+ * to the end on a handle. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,18 +10,12 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdlimit.h"
 #include "interrupt.h"
 #include "namespace.h"
 #include "process.h"
 
 #define CHUNK 65536
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
 
 void nsl_proc_init(struct nsl_proc *p)
 {
@@ -60,8 +55,8 @@ static int reap(struct nsl_proc *p)
 		return 0;
 	p->reaped = 1;
 	p->elapsed = nsl_now() - p->started;
-	close_fd(&p->c.pidfd);
-	close_fd(&p->c.fd[0]);	/* nobody is left to read its stdin */
+	nsl_fd_close(&p->c.pidfd);
+	nsl_fd_close(&p->c.fd[0]);	/* nobody is left to read its stdin */
 	if (r < 0)
 		return -errno;	/* ECHILD: someone else reaped it (SIGCHLD ignored) */
 	p->wstatus = st;
@@ -105,12 +100,12 @@ static int feed(struct nsl_proc *p)
 				continue;
 			if (errno == EAGAIN)
 				return 0;
-			close_fd(&p->c.fd[0]);	/* EPIPE: it stopped reading */
+			nsl_fd_close(&p->c.fd[0]);	/* EPIPE: it stopped reading */
 			return 0;
 		}
 		p->in_off += (size_t)w;
 	}
-	close_fd(&p->c.fd[0]);	/* all fed: the child sees end of file */
+	nsl_fd_close(&p->c.fd[0]);	/* all fed: the child sees end of file */
 	return 0;
 }
 
@@ -137,7 +132,7 @@ static int collect(struct nsl_proc *p, int i)
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -errno;
 	if (n == 0) {
-		close_fd(&p->c.fd[i]);	/* every writer closed it */
+		nsl_fd_close(&p->c.fd[i]);	/* every writer closed it */
 		return 0;
 	}
 	b->len += (size_t)n;
@@ -166,7 +161,7 @@ static int pump(struct nsl_proc *p, int ms)
 	int which[4], n = 0, r;
 
 	if (p->c.fd[0] >= 0 && p->in_off >= p->in_len)
-		close_fd(&p->c.fd[0]);
+		nsl_fd_close(&p->c.fd[0]);
 	if (!p->reaped && p->c.pidfd >= 0) {
 		pfd[n] = (struct pollfd){ .fd = p->c.pidfd, .events = POLLIN };
 		which[n++] = -1;
@@ -292,9 +287,9 @@ void nsl_proc_close(struct nsl_proc *p)
 	if (!p->open)
 		return;
 	terminate(p);
-	close_fd(&p->c.pidfd);
+	nsl_fd_close(&p->c.pidfd);
 	for (int i = 0; i < 3; i++)
-		close_fd(&p->c.fd[i]);
+		nsl_fd_close(&p->c.fd[i]);
 	free(p->out.data);
 	free(p->err.data);
 	p->out = p->err = (struct nsl_buf){ NULL, 0, 0 };
@@ -313,3 +308,51 @@ void nsl_proc_take(struct nsl_proc *p, int stream, char **data, size_t *len)
 /* A set of namespaces as their (device, inode), sorted: one /proc scan
  * serves any number of namespaces (a lab's teardown asks about hundreds at
  * once, and a scan per namespace stats every process of the machine again). */
+
+void nsl_exec_result_free(struct nsl_exec_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+int nsl_exec(const struct nsl_ns *ns, const struct nsl_cmd *cmd,
+	     const char *in, size_t in_len, double timeout,
+	     struct nsl_exec_result *r, struct nsl_fail *fail)
+{
+	struct nsl_proc p;
+	int err, timed_out = 0;
+
+	memset(r, 0, sizeof *r);
+	nsl_proc_init(&p);
+	if ((err = nsl_proc_start(&p, ns, cmd, fail)) < 0)
+		return err;
+	p.in = in;
+	p.in_len = in_len;
+	err = nsl_proc_wait(&p, timeout > 0 ? timeout : -1);
+	if (err == 0) {
+		timed_out = 1;
+		nsl_proc_signal(&p, SIGKILL, cmd->new_group);
+		err = nsl_proc_wait(&p, -1);
+	}
+	if (err < 0) {
+		fail->step = "wait";
+		nsl_proc_close(&p);
+		return err;
+	}
+	r->pid = p.c.pid;
+	r->elapsed = p.elapsed;
+	if (WIFSIGNALED(p.wstatus)) {
+		r->status = NSL_SIGNALED;
+		r->signal = WTERMSIG(p.wstatus);
+	} else {
+		r->status = NSL_EXITED;
+		r->code = WEXITSTATUS(p.wstatus);
+	}
+	if (timed_out)
+		r->status = NSL_TIMEOUT;
+	nsl_proc_take(&p, 1, &r->out, &r->out_len);
+	nsl_proc_take(&p, 2, &r->err, &r->err_len);
+	nsl_proc_close(&p);
+	return 0;
+}

@@ -1,5 +1,6 @@
 /*
- * Processes started in a namespace, and the processes a namespace holds.
+ * Processes started in a namespace (exec.h starts them), and running one to
+ * completion.
  *
  * An nsl_proc is the handle of a child started with nsl_proc_start(): its pid,
  * a pidfd (poll it to learn the child exited; signal it without pid reuse
@@ -11,9 +12,7 @@
  * process group, SIGKILL after a grace period), reaps it, closes every fd and
  * frees the buffers: after it nothing of the child is left, not even a zombie.
  *
- * nsl_ns_pids() and nsl_ns_kill_all() work on every process of a namespace
- * (nsl_nss_*: of any of several namespaces, in one pass), ours or not, found
- * as `ip netns pids` finds them: /proc/PID/ns/net is the namespace's inode.
+ * nsl_exec() is a handle used from start to reaping in one call.
  */
 #ifndef NSLAB_PROCESS_H
 #define NSLAB_PROCESS_H
@@ -66,5 +65,29 @@ void nsl_proc_close(struct nsl_proc *p);
 /* Takes the collected output of stream 1 (stdout) or 2 (stderr): the caller
  * owns *data (NULL if nothing) and the buffer starts empty again. */
 void nsl_proc_take(struct nsl_proc *p, int stream, char **data, size_t *len);
+
+enum nsl_exit { NSL_EXITED, NSL_SIGNALED, NSL_TIMEOUT };
+
+struct nsl_exec_result {
+	pid_t pid;
+	enum nsl_exit status;
+	int code;		/* exit code (NSL_EXITED) */
+	int signal;		/* terminating signal (NSL_SIGNALED, NSL_TIMEOUT) */
+	char *out, *err;	/* captured output (malloc'd, NUL-terminated) or NULL */
+	size_t out_len, err_len;
+	double elapsed;		/* seconds from start to reaping */
+};
+
+/*
+ * Runs cmd to completion, feeding in/in_len to its stdin (when cmd->io[0] is
+ * NSL_IO_PIPE) while collecting its stdout and stderr pipes, so large outputs
+ * never deadlock. timeout > 0: after that many seconds the child and its
+ * process group (cmd->new_group) are killed with SIGKILL and the status is
+ * NSL_TIMEOUT. The caller frees r->out and r->err (nsl_exec_result_free).
+ */
+int nsl_exec(const struct nsl_ns *ns, const struct nsl_cmd *cmd,
+	     const char *in, size_t in_len, double timeout,
+	     struct nsl_exec_result *r, struct nsl_fail *fail);
+void nsl_exec_result_free(struct nsl_exec_result *r);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "namespace.h"
+#include "nsenter.h"
 #include "netlink.h"
 #include "release.h"
 
@@ -28,13 +29,13 @@ static int open_watcher(struct watcher *w, size_t n)
 {
 	int group = RTNLGRP_NSID, size = (int)(n * 2048 + (1 << 20)), err;
 
-	if (nsl_ns_home_fd() < 0)
+	if (nsl_home_fd() < 0)
 		return -errno;
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
 	w->sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	err = w->sk < 0 ? -errno : 0;
-	nsl_ns_leave();
+	nsl_leave();
 	if (err)
 		return err;
 	/* Every id gets a NEWNSID and a DELNSID notification: room for all. */
@@ -182,7 +183,7 @@ int nsl_ns_release(struct nsl_ns **v, size_t n, double timeout, size_t *alive)
 	 * RCU grace period, which would spread the namespaces' deaths over
 	 * several of the kernel's cleanup rounds instead of one. */
 	for (size_t i = 0; i < n; i++)
-		nsl_nl_close(v[i]);
+		nsl_nl_close(&v[i]->nl);
 	if ((err = open_watcher(&w, n)) < 0)
 		goto close_all;
 	if (!(w.alive = calloc(n ? n : 1, 1))) {

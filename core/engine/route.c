@@ -99,7 +99,7 @@ int nsl_route_change(struct nsl_ns *ns, enum nsl_route_op op, const struct nsl_r
 	struct rtnl_route *route = NULL;
 	int err, index = 0;
 
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	if (req->dev && (err = nsl_nl_ifindex(sk, req->dev, &index)) < 0)
 		return err;
@@ -210,7 +210,7 @@ int nsl_route_list(struct nsl_ns *ns, int family, uint32_t table, struct nsl_rou
 	int err;
 
 	*out = NULL;
-	if ((err = nsl_nl_sock(ns, &sk)) < 0)
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
 	if ((err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &d.links)) < 0) {
 		err = nsl_nl_err(err);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "namespace.h"
+#include "nsenter.h"
 #include "parse.h"
 #include "sysctl.h"
 
@@ -58,11 +59,11 @@ static int open_in(struct nsl_ns *ns, const char *key, int flags)
 
 	if ((err = nsl_sysctl_path(key, path, sizeof path)) < 0)
 		return err;
-	if ((err = nsl_ns_enter(ns)) < 0)
+	if ((err = nsl_enter(ns->fd)) < 0)
 		return err;
 	fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
 	err = fd < 0 ? -errno : fd;
-	nsl_ns_leave();
+	nsl_leave();
 	return err;
 }
 

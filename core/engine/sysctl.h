@@ -3,7 +3,7 @@
  *
  * Which namespace a /proc/sys/net file belongs to is decided when it is
  * opened (the kernel looks the entry up in the opener's current namespace), so
- * the file is opened between nsl_ns_enter() and nsl_ns_leave() and then read
+ * the file is opened between nsl_enter() and nsl_leave() and then read
  * or written from home. Nothing else happens inside the namespace.
  *
  * Keys are dotted, as sysctl(8) takes them: net.ipv4.ip_forward is
