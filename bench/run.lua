@@ -23,7 +23,7 @@ local Ns = list(env("BENCH_N") or (quick and "10,100" or "10,100,200,1000"))
 local reps = tonumber(env("BENCH_REPS") or (quick and 3 or 5))
 local reps_big = tonumber(env("BENCH_REPS_BIG") or 3)
 local shell_max = tonumber(env("BENCH_SHELL_MAX") or 200)
-local alts_wanted = list(env("BENCH_ALTS") or "shell,batch,pyroute2,raw,nslab_core,nslab")
+local alts_wanted = list(env("BENCH_ALTS") or "shell,batch,pyroute2,raw,raw6,nslab_core,nslab")
 local gendir = B .. "/bench/gen"
 local log = B .. "/bench/stderr.log"
 local measure = B .. "/bench/measure"
@@ -70,6 +70,8 @@ local alts = {
                available = function() return ok("/usr/bin/python3 -c 'import pyroute2'") end },
   raw = { label = "raw C on libnl (bench/star_raw.c)",
           argv = function(n) return ("%s/bench/star_raw %d %s"):format(B, n, prefix) end },
+  raw6 = { label = "raw C on libnl, IPv6 off in every namespace (star_raw -6)",
+           argv = function(n) return ("%s/bench/star_raw -6 %d %s"):format(B, n, prefix) end },
   nslab = { label = "nslab (bench/star_nslab.lua)",
             argv = function(n) return ("%s/nslab bench/star_nslab.lua %d %s"):format(B, n, prefix) end,
             available = function() return ok(B .. "/nslab bench/star_nslab.lua --probe") end },

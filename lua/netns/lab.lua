@@ -90,11 +90,11 @@ end
 
 local new_keys = {
   name = true, prefix = true, pool = true, hosts = true, routers = true, switches = true,
-  links = true, stop_on_failure = true, dad = true,
+  links = true, stop_on_failure = true, dad = true, ipv6 = true,
 }
 
 -- lab.new{name=, prefix=, pool=, hosts=, routers=, switches=, links=,
--- stop_on_failure=, dad=false} -> Lab. The lists are the data form of the methods below.
+-- stop_on_failure=, dad=false, ipv6="auto"} -> Lab. The lists are the data form of the methods below.
 function lab.new(desc)
   local where = topo.where()
   if type(desc) == "string" then desc = { name = desc } end
@@ -111,11 +111,14 @@ function lab.new(desc)
   if type(prefix) ~= "string" or prefix:find("[%s/%c]") then
     topo.fail(where, "lab.new: bad prefix '%s'", tostring(prefix))
   end
+  if desc.ipv6 ~= nil and desc.ipv6 ~= true and desc.ipv6 ~= false and desc.ipv6 ~= "auto" then
+    topo.fail(where, "lab.new: ipv6 must be true, false or \"auto\", got %s", tostring(desc.ipv6))
+  end
   local self = setmetatable({
     name = name, prefix = (run_options().prefix or "") .. prefix,
     nodes = {}, order = {}, links = {}, state = "down", where = where,
     pool = topo.pool(where, desc.pool), stop_on_failure = desc.stop_on_failure,
-    dad = desc.dad == true,
+    dad = desc.dad == true, ipv6 = desc.ipv6 == nil and "auto" or desc.ipv6,
   }, LabMT)
   declare_nodes(self, "host", desc.hosts, where)
   declare_nodes(self, "router", desc.routers, where)

@@ -16,6 +16,7 @@
 -- removed after a clean teardown.
 local netns = require "netns"
 local journal = require "netns.journal"
+local V = require "netns.topo_validate"
 
 local M = {}
 M.labs = {} -- labs not yet down, in creation order
@@ -116,6 +117,37 @@ local function wait_running(self, cur, deadline)
   end
 end
 
+-- IPv6 on a namespace that needs none costs a lab dearly: every interface
+-- that comes up sends MLD reports and router solicitations, and a switch
+-- floods each to every port (N^2 deliveries under the RTNL lock: a 1000-host
+-- star builds in 7 s with it, 3 s without; see doc/bench.md). So IPv6 is off
+-- (net.ipv6.conf.default.disable_ipv6=1 before any link exists; lo keeps ::1)
+--   ipv6 = "auto" (default): in a switch's own namespace (a bridge port needs
+--     no IPv6 of its own), and, in labs of more than IPV6_AUTO_MAX namespaces,
+--     in every namespace that has no IPv6 address or route: small labs look
+--     like the book's (fe80:: on every interface), big ones build fast;
+--   ipv6 = false: in every namespace without an IPv6 address or route;
+--   ipv6 = true: nowhere (the kernel's defaults).
+M.IPV6_AUTO_MAX = 100
+
+local function wants_ipv6(node)
+  for _, ifc in ipairs(V.ns_ifaces(node)) do
+    for _, a in ipairs(ifc.parsed or {}) do
+      if a.family == "inet6" then return true end
+    end
+  end
+  for _, r in ipairs(node.resolved or {}) do
+    if r.family == "inet6" or (r.via or r.dst or ""):find(":", 1, true) then return true end
+  end
+  return false
+end
+
+local function ipv6_off(self, node, count)
+  if self.ipv6 == true or wants_ipv6(node) then return false end
+  if self.ipv6 == false or node.kind == "switch" then return true end
+  return count > M.IPV6_AUTO_MAX
+end
+
 local function build(self, nodes, cur)
   local j, made = self.journal, self.made
   local function step(name, where, what) cur.step, cur.where, cur.what = name, where, what end
@@ -134,6 +166,10 @@ local function build(self, nodes, cur)
       -- ones included: IPv6 works at once instead of after a second.
       step("namespaces", node.where, ("accept_dad=0 in %s"):format(node.nsname))
       node.ns:sysctl_set("net.ipv6.conf.default.accept_dad", 0)
+    end
+    if ipv6_off(self, node, #nodes) then
+      step("namespaces", node.where, ("IPv6 off in %s"):format(node.nsname))
+      node.ns:sysctl_set("net.ipv6.conf.default.disable_ipv6", 1)
     end
   end
   for _, node in ipairs(self.order) do
