@@ -180,6 +180,40 @@ describe("netns routes", function()
     assert.is_nil(v6["2001:db8:f00d::/48"])
   end)
 
+  it("deletes an IPv6 route only if its type matches, as for IPv4", function()
+    local ns, name = lab("deltype6")
+    ns:route_add{ dst = "default", via = "2001:db8::fe" }
+    ns:route_add{ dst = "default", family = "inet6", type = "unreachable", metric = 5000 }
+    ns:route_del{ dst = "default", family = "inet6", type = "unreachable" }
+    local v6 = T.ipj("-n", name, "-6", "route", "show", "default")
+    assert.are.equal(1, #v6)
+    assert.are.equal("2001:db8::fe", v6[1].gateway)
+    assert.is_nil(v6[1].type)     -- unicast, which ip does not print
+    local ok, e = pcall(ns.route_del, ns, { dst = "default", family = "inet6", type = "blackhole" })
+    assert.is_false(ok)
+    assert.are.equal("ESRCH", e.code)
+    assert.matches("delete route blackhole default in", e.message, 1, true)
+    assert.are.equal(1, #T.ipj("-n", name, "-6", "route", "show", "default"))
+    ns:route_del{ dst = "default", family = "inet6", type = "unicast" }
+    assert.are.same({}, T.ipj("-n", name, "-6", "route", "show", "default"))
+  end)
+
+  it("deletes the IPv6 route of the metric, gateway or device given", function()
+    local ns, name = lab("delpick6")
+    ns:route_add{ dst = "2001:db8:7::/48", via = "2001:db8::fe", metric = 10 }
+    ns:route_add{ dst = "2001:db8:7::/48", type = "blackhole", metric = 20 }
+    ns:route_add{ dst = "2001:db8:7::/48", via = "2001:db8::fd", metric = 30 }
+    ns:route_del{ dst = "2001:db8:7::/48", via = "2001:db8::fd" }
+    ns:route_del{ dst = "2001:db8:7::/48", metric = 20 }
+    local left = T.ipj("-n", name, "-6", "route", "show", "2001:db8:7::/48")
+    assert.are.equal(1, #left)
+    assert.are.equal(10, left[1].metric)
+    local ok, e = pcall(ns.route_del, ns, { dst = "2001:db8:7::/48", dev = "d1" })
+    assert.are.equal("ESRCH", not ok and e.code)
+    ns:route_del{ dst = "2001:db8:7::/48", dev = "d0" }
+    assert.are.same({}, T.ipj("-n", name, "-6", "route", "show", "2001:db8:7::/48"))
+  end)
+
   it("a host route without a prefix length is a /32", function()
     local ns, name = lab("host")
     ns:route_add{ dst = "192.0.2.7", dev = "d0" }

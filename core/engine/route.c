@@ -93,17 +93,72 @@ out:
 	return err;
 }
 
-int nsl_route_change(struct nsl_ns *ns, enum nsl_route_op op, const struct nsl_route_req *req)
+static int same_ip(const struct nsl_ip *a, const struct nsl_ip *b)
 {
+	return a->family == b->family && memcmp(a->addr, b->addr, (size_t)nsl_ip_addrlen(a)) == 0;
+}
+
+/* Does a listed route match every field the delete request gives? */
+static int del_matches(const struct nsl_route_req *req, int index, const struct nsl_route_info *r)
+{
+	return r->dst.prefixlen == req->dst.prefixlen && same_ip(&r->dst, &req->dst) &&
+	       (!req->type || r->type == req->type) &&
+	       (req->scope < 0 || r->scope == req->scope) &&
+	       (!req->has_metric || r->metric == req->metric) &&
+	       (!req->has_via || (r->has_via && same_ip(&r->via, &req->via))) &&
+	       (!req->has_src || (r->has_src && same_ip(&r->src, &req->src))) &&
+	       (!index || r->ifindex == index);
+}
+
+/*
+ * The kernel's IPv6 delete (ip6_route_del) matches device, gateway, metric
+ * and protocol but never the type, scope or source: asked to delete
+ * "unreachable default" it deletes the first default, whatever its type.
+ * So find the route the request means here, as IPv4's fib_table_delete
+ * would, and pin the delete to its metric, gateway and device (a reject
+ * route cannot share destination and metric with another route, and
+ * unicast routes of one metric differ in their nexthop). -ESRCH if none
+ * matches, as the kernel says.
+ */
+static int pin_ipv6_delete(struct nsl_ns *ns, struct nsl_route_req *req, int *index)
+{
+	struct nsl_route_info *v;
+	int n, i;
+
+	if ((n = nsl_route_list(ns, AF_INET6, req->table ? req->table : RT_TABLE_MAIN, &v)) < 0)
+		return n;
+	for (i = 0; i < n && !del_matches(req, *index, &v[i]); i++)
+		;
+	if (i == n) {
+		free(v);
+		return -ESRCH;
+	}
+	req->has_metric = 1;
+	req->metric = v[i].metric;
+	if (v[i].type == RTN_UNICAST) {
+		req->has_via = v[i].has_via;
+		req->via = v[i].via;
+		*index = v[i].ifindex;
+	}
+	free(v);
+	return 0;
+}
+
+int nsl_route_change(struct nsl_ns *ns, enum nsl_route_op op, const struct nsl_route_req *asked)
+{
+	struct nsl_route_req req = *asked;
 	struct nl_sock *sk;
 	struct rtnl_route *route = NULL;
 	int err, index = 0;
 
 	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
-	if (req->dev && (err = nsl_nl_ifindex(sk, req->dev, &index)) < 0)
+	if (req.dev && (err = nsl_nl_ifindex(sk, req.dev, &index)) < 0)
 		return err;
-	if ((err = build(op, req, index, &route)) < 0)
+	if (op == NSL_ROUTE_DEL && req.family == AF_INET6 &&
+	    (err = pin_ipv6_delete(ns, &req, &index)) < 0)
+		return err;
+	if ((err = build(op, &req, index, &route)) < 0)
 		return err;
 	/* rtnl_route_add ORs in NLM_F_CREATE; say EXCL or REPLACE explicitly. */
 	if (op == NSL_ROUTE_DEL)

@@ -10,7 +10,9 @@
  * Defaults follow iproute2 (iproute.c): add uses protocol "boot", scope link
  * for an IPv4 unicast route without a gateway and global otherwise; delete
  * matches any protocol, type and scope unless they are given; the table is
- * main unless given.
+ * main unless given. The kernel's IPv6 delete ignores type, scope and source,
+ * so an IPv6 delete first finds the route meant in a dump and names it by
+ * its metric and nexthop (-ESRCH if none matches).
  *
  * Listing dumps routes and links once each and returns a malloc'd array the
  * caller frees, in the kernel's order, without cloned (cache) entries.
