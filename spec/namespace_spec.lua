@@ -186,6 +186,39 @@ describe("netns namespaces", function()
     end)
   end)
 
+  describe("keep as many netlink sockets open as namespace.md says", function()
+    -- The numbers of the doc's own sentence, so doc and code cannot drift apart.
+    local doc = T.read("doc/api/namespace.md"):gsub("%s+", " ")
+    local max, min = doc:match("At most (%d+) sockets stay open at once, and no more than " ..
+      "a quarter of the soft `RLIMIT_NOFILE` when that is lower, but never fewer than (%d+)")
+    max, min = tonumber(max), tonumber(min)
+
+    -- n handles on one namespace, each using its socket, in a child process
+    -- with the soft fd limit given: how many sockets are open then.
+    local function sockets(nofile, n)
+      local ns, name = T.ns("socks")
+      ns:close()
+      local code = ("local netns = require 'netns'; local h = {} " ..
+        "for i = 1, %d do h[i] = netns.open(%q); h[i]:links() end " ..
+        "print(netns.stats().netlink_sockets)"):format(n, name)
+      local out, ok = T.run(("ulimit -n %d && lua5.4 -e %q"):format(nofile, code))
+      assert(ok, out)
+      return tonumber(out)
+    end
+
+    it("at most the maximum with a high fd limit", function()
+      assert.truthy(max, "namespace.md states the cap")
+      assert.are.equal(max, sockets(20000, max + 100))
+    end)
+    it("a quarter of a lower fd limit", function()
+      assert.are.equal(200, sockets(800, 300))
+    end)
+    it("never fewer than the minimum", function()
+      assert.truthy(min, "namespace.md states the minimum")
+      assert.are.equal(min, sockets(400, min + 50))
+    end)
+  end)
+
   it("the module sets no globals", function()
     local before = {}
     for k in pairs(_G) do before[k] = true end
