@@ -282,6 +282,22 @@ describe("lab up and down", function()
     assert.are.same({ theirs }, listed(l.prefix))
   end)
 
+  it("refuse an /etc/netns directory not of the lab, also for a node that declares no files", function()
+    local l = router_lab()
+    local dir = "/etc/netns/" .. l.prefix .. "ns2"
+    netns.mkdir("/etc/netns")
+    netns.mkdir(dir)
+    local f = assert(io.open(dir .. "/hosts", "w"))
+    f:write("203.0.113.9 foreign\n")
+    f:close()
+    local ok, msg = pcall(l.up, l)
+    os.remove(dir .. "/hosts")
+    netns.rmdir(dir)
+    assert.is_false(ok)
+    assert.matches(esc(dir) .. " %(node 'ns2'%) already exists and is not this lab's", tostring(msg))
+    assert.are.same({}, listed(l.prefix))
+  end)
+
   it("come up and go down three times in a row, and a new lab with the same names at once", function()
     local l = router_lab()
     for _ = 1, 3 do

@@ -246,8 +246,14 @@ local function check_free(self, nodes)
         .. "choose another name or a prefix (nslab --prefix P, lab.new{prefix=})")
         :format(node.where, node.nsname, node.name), 0)
     end
-    if #node.etcs > 0 and journal.isdir(etcdir(node)) then
-      error(("%s: %s already exists and is not this lab's"):format(node.etcs[1].where, etcdir(node)), 0)
+    -- ns:exec binds /etc/netns/NAME/* over /etc for any namespace of that
+    -- name: a directory left by someone else would show its files inside the
+    -- node even when the node declares none.
+    if journal.isdir(etcdir(node)) then
+      local e = node.etcs[1]
+      error(("%s: %s (node '%s') already exists and is not this lab's: commands in the node "
+        .. "would see its files over /etc; remove it, or choose another name or a prefix")
+        :format(e and e.where or node.where, etcdir(node), node.name), 0)
     end
   end
 end
