@@ -65,6 +65,18 @@ describe("lab descriptions", function()
     assert.matches("lab_spec%.lua:" .. line .. ": address 192%.0%.2%.2/24 on c:c%-eth0 is already on b:b%-eth0 %(.*:" .. first .. "%)", msg)
   end)
 
+  it("blame the later declaration of a duplicate address or MAC, whatever the node order", function()
+    local l = newlab()
+    l:host("zulu"); l:host("alpha"); l:host("mike"); l:host("echo")
+    l:link("alpha 192.0.2.1/24 mac=00:00:5e:00:53:0a", "mike 192.0.2.2/24") local first = here()
+    l:link("zulu 192.0.2.1/24", "echo 192.0.2.3/24 mac=00:00:5e:00:53:0a") local line = here()
+    local msg = err_of(l.validate, l)
+    assert.matches("lab_spec%.lua:" .. line .. ": address 192%.0%.2%.1/24 on zulu:zulu%-eth0 is already on "
+      .. "alpha:alpha%-eth0 %(.*:" .. first .. "%)", msg)
+    assert.matches("lab_spec%.lua:" .. line .. ": MAC 00:00:5e:00:53:0a on echo:echo%-eth0 is already on "
+      .. "alpha:alpha%-eth0 %(.*:" .. first .. "%)", msg)
+  end)
+
   it("refuse the ends of a link that share no subnet (a typo)", function()
     local l = newlab()
     l:host("ns1"); l:router("router")

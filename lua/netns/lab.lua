@@ -116,7 +116,7 @@ function lab.new(desc)
   end
   local self = setmetatable({
     name = name, prefix = (run_options().prefix or "") .. prefix,
-    nodes = {}, order = {}, links = {}, state = "down", where = where,
+    nodes = {}, order = {}, links = {}, declared = 0, state = "down", where = where,
     pool = topo.pool(where, desc.pool), stop_on_failure = desc.stop_on_failure,
     dad = desc.dad == true, ipv6 = desc.ipv6 == nil and "auto" or desc.ipv6,
   }, LabMT)

@@ -224,6 +224,14 @@ local function add_routes(where, what, node, routes, default)
   end
 end
 
+-- Interfaces are numbered as they are declared (a switch's bridge with its
+-- node, the two ends with their link), so validation can blame the later of
+-- two declarations whatever order the nodes came in.
+function topo.next_seq(lab)
+  lab.declared = lab.declared + 1
+  return lab.declared
+end
+
 local node_keys = {
   host = set("default", "routes", "sysctl", "etc"),
   router = set("default", "routes", "sysctl", "etc", "forwarding"),
@@ -257,6 +265,7 @@ function topo.node(lab, kind, name, opts, where)
       where = where, explicit = true,
     }
     node.bridge.declared = node.bridge.addrs
+    node.bridge.seq = topo.next_seq(lab)
     if opts.at ~= nil then
       node.at = topo.check_node_name(where, what .. " at", opts.at)
       for _, k in ipairs({ "default", "routes", "sysctl", "etc" }) do
@@ -327,6 +336,7 @@ function topo.link(lab, a, b, opts, where)
     e.mtu = e.mtu or mtu
     if e.up == nil then e.up = opts.up ~= false end
   end
+  ea.seq, eb.seq = topo.next_seq(lab), topo.next_seq(lab)
   local link = { a = ea, b = eb, where = where }
   lab.links[#lab.links + 1] = link
   return link

@@ -176,39 +176,49 @@ local function auto_address(lab, segs, err)
   end
 end
 
+-- Every interface of the lab in declaration order, so that of two
+-- declarations of one address the later one is blamed.
+local function declared_ifaces(lab)
+  local t = {}
+  for _, node in ipairs(lab.order) do
+    for _, ifc in ipairs(node.ifaces) do t[#t + 1] = ifc end
+  end
+  table.sort(t, function(x, y) return x.seq < y.seq end)
+  return t
+end
+
 local function check_addrs(lab, segs, err)
   local seen, macs = {}, {}
-  for _, node in ipairs(lab.order) do
-    for _, ifc in ipairs(node.ifaces) do
-      if ifc.master and #ifc.declared > 0 then
-        err(ifc.where, "%s is a port of switch '%s' and cannot have addresses (give the switch addrs=)",
-          label(ifc), node.name)
+  for _, ifc in ipairs(declared_ifaces(lab)) do
+    local node = ifc.node
+    if ifc.master and #ifc.declared > 0 then
+      err(ifc.where, "%s is a port of switch '%s' and cannot have addresses (give the switch addrs=)",
+        label(ifc), node.name)
+    end
+    ifc.parsed = {}
+    local v6 = false
+    for _, s in ipairs(ifc.addrs) do
+      local a = ipaddr.parse(s, true)
+      ifc.parsed[#ifc.parsed + 1] = a
+      v6 = v6 or a.family == "inet6"
+      local sp = ipaddr.special(a)
+      if sp then err(ifc.where, "%s on %s is the %s address of its subnet", s, label(ifc), sp) end
+      local k = ipaddr.key(a)
+      if seen[k] then
+        err(ifc.where, "address %s on %s is already on %s (%s)", s, label(ifc), label(seen[k]), seen[k].where)
+      else
+        seen[k] = ifc
       end
-      ifc.parsed = {}
-      local v6 = false
-      for _, s in ipairs(ifc.addrs) do
-        local a = ipaddr.parse(s, true)
-        ifc.parsed[#ifc.parsed + 1] = a
-        v6 = v6 or a.family == "inet6"
-        local sp = ipaddr.special(a)
-        if sp then err(ifc.where, "%s on %s is the %s address of its subnet", s, label(ifc), sp) end
-        local k = ipaddr.key(a)
-        if seen[k] then
-          err(ifc.where, "address %s on %s is already on %s (%s)", s, label(ifc), label(seen[k]), seen[k].where)
-        else
-          seen[k] = ifc
-        end
+    end
+    if ifc.mac then
+      if macs[ifc.mac] then
+        err(ifc.where, "MAC %s on %s is already on %s (%s)", ifc.mac, label(ifc), label(macs[ifc.mac]), macs[ifc.mac].where)
+      else
+        macs[ifc.mac] = ifc
       end
-      if ifc.mac then
-        if macs[ifc.mac] then
-          err(ifc.where, "MAC %s on %s is already on %s (%s)", ifc.mac, label(ifc), label(macs[ifc.mac]), macs[ifc.mac].where)
-        else
-          macs[ifc.mac] = ifc
-        end
-      end
-      if v6 and ifc.mtu and ifc.mtu < 1280 then
-        err(ifc.where, "%s has IPv6 addresses but mtu %d (IPv6 needs at least 1280)", label(ifc), ifc.mtu)
-      end
+    end
+    if v6 and ifc.mtu and ifc.mtu < 1280 then
+      err(ifc.where, "%s has IPv6 addresses but mtu %d (IPv6 needs at least 1280)", label(ifc), ifc.mtu)
     end
   end
   -- The ends of one segment with addresses of a family should share a subnet;
