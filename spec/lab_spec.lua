@@ -150,6 +150,29 @@ describe("lab descriptions", function()
     assert.matches("lab_spec%.lua:" .. line .. ": link: unknown node 'b'", msg)
   end)
 
+  it("route to a gateway named by node only in the families the node has on that segment", function()
+    local l = newlab()
+    l:host("v4", { default = "r" }) local v4line = here()
+    l:host("ds", { default = "r" })
+    l:router("r")
+    l:link("v4 192.0.2.1/24", "r 192.0.2.254/24 2001:db8:1::fe/64")
+    l:link("ds 198.51.100.1/24 2001:db8:2::1/64", "r 198.51.100.254/24 2001:db8:2::fe/64")
+    l:validate()
+    local function gateways(node)
+      local t = {}
+      for _, r in ipairs(l.nodes[node].resolved) do t[#t + 1] = r.via end
+      return t
+    end
+    assert.are.same({ "192.0.2.254" }, gateways("v4"))
+    assert.are.same({ "198.51.100.254", "2001:db8:2::fe" }, gateways("ds"))
+    l:route("v4", "2001:db8:9::/48 via r") local line = here()
+    local msg = err_of(l.validate, l)
+    assert.matches("lab_spec%.lua:" .. line .. ": route on 'v4': gateway node 'r' has no IPv6 address "
+      .. "on a subnet 'v4' has on a segment they share", msg)
+    assert.is_nil(msg:find(":" .. v4line .. ":", 1, true))
+    assert.are.same({}, listed(l.prefix))
+  end)
+
   it("resolve default names, peers, gateways named by node, and the pool", function()
     local l = newlab { pool = { ipv4 = "10.20.0.0/16", ipv6 = "fd00:20::/48" } }
     l:host("ns1", { default = "r" }); l:router("r"); l:host("ns2", { default = "r" })
@@ -282,6 +305,21 @@ describe("lab up and down", function()
     assert.matches(":" .. line .. ": lab '.*': up failed at step 'routes'", msg)
     assert.are.equal("EEXIST", e.code)
     assert.are.same({}, listed(l.prefix))
+  end)
+
+  it("come up with an IPv4-only host whose default gateway by name is dual-stack", function()
+    local l = newlab()
+    l:host("v4", { default = "r" })
+    l:router("r")
+    l:host("ds", { default = "r" })
+    l:link("v4:v4-veth0 192.0.2.1/24", "r:gw-veth0 192.0.2.254/24 2001:db8:1::fe/64")
+    l:link("ds:ds-veth0 198.51.100.1/24 2001:db8:2::1/64", "r:gw-veth1 198.51.100.254/24 2001:db8:2::fe/64")
+    l:up()
+    local v6 = T.ipj("-n", l.nodes.v4.nsname, "-6", "route", "show", "default")
+    assert.are.same({}, v6)
+    assert.are.equal("192.0.2.254", T.ipj("-n", l.nodes.v4.nsname, "route", "show", "default")[1].gateway)
+    assert.are.equal("2001:db8:2::fe", T.ipj("-n", l.nodes.ds.nsname, "-6", "route", "show", "default")[1].gateway)
+    assert.is_true(l.nodes.v4:ping("198.51.100.1", { timeout = 3 }).ok)
   end)
 
   it("refuse a name that exists and is not the lab's, and never delete it", function()

@@ -271,13 +271,18 @@ local function check_addrs(lab, segs, err)
   end
 end
 
--- The address of `gw` (a node) on a segment it shares with `node`.
+-- The address of `gw` (a node) of family fam on a segment it shares with
+-- `node`, and on a subnet `node` has there: a gateway the kernel accepts
+-- (one off every subnet of the node, as the IPv6 address of a dual-stack
+-- router seen from an IPv4-only host, is refused with EHOSTUNREACH).
 local function gateway_of(node, gw, fam)
   for _, i in ipairs(V.ns_ifaces(node)) do
     for _, j in ipairs(V.ns_ifaces(gw)) do
       if i.segment and i.segment == j.segment then
         for _, a in ipairs(j.parsed or {}) do
-          if a.family == fam then return ipaddr.tostring(a), i end
+          for _, own in ipairs(i.parsed or {}) do
+            if a.family == fam and ipaddr.contains(own, a) then return ipaddr.tostring(a) end
+          end
         end
       end
     end
@@ -332,7 +337,7 @@ local function resolve_routes(lab, err)
             if a then add(a, fam); found = found + 1 end
           end
           if found == 0 then
-            err(r.where, "route on '%s': node '%s' has no %saddress on a segment shared with '%s'",
+            err(r.where, "route on '%s': gateway node '%s' has no %saddress on a subnet '%s' has on a segment they share",
               node.name, gw.name, #fams == 1 and (fams[1] == "inet" and "IPv4 " or "IPv6 ") or "", node.name)
           end
         end
