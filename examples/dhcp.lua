@@ -51,7 +51,7 @@ BOUND|RENEW|REBIND|REBOOT)
 EXPIRE|FAIL|RELEASE|STOP) $ip -4 addr flush dev "$interface" ;;
 esac
 exit 0
-]]):format(tools.find("ip"), tmp.path), "755", server)
+]]):format(tools.find("ip"), tmp.path), "755")
 
 local function v4_addrs()
   local t = {}

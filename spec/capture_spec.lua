@@ -255,6 +255,26 @@ describe("netns.tools", function()
     assert.has_error(function() tools.wait_port(ns, 80, { proto = "sctp" }) end)
   end)
 
+  it("writes a file and sets its mode, with no node, as examples.md documents", function()
+    local path = os.tmpname()
+    local function mode() return (T.run("stat -c %a " .. path):gsub("%s+$", "")) end
+    tools.write(path, "#!/bin/sh\n", "0644")
+    assert.are.equal("644", mode())
+    tools.write(path, "#!/bin/sh\nexit 0\n", "755")
+    assert.are.equal("755", mode())
+    assert.are.equal("#!/bin/sh\nexit 0\n", tools.read(path))
+    tools.write(path, "x", tonumber("600", 8))
+    assert.are.equal("600", mode())
+    assert.has_error(function() tools.write(path, "y", "rwx") end,
+      "bad argument #3 to 'write' (mode such as \"0644\" or \"755\" expected, got 'rwx')")
+    assert.has_error(function() tools.write(path, "y", "17777") end)
+    assert.are.equal("x", tools.read(path))   -- a refused call leaves the file alone
+    os.remove(path)
+    local ok, e = pcall(netns.chmod, path, 420)
+    assert.is_false(ok)
+    assert.are.equal("ENOENT", e.code)
+  end)
+
   it("makes and removes a temporary directory", function()
     local ns = T.ns("td")
     local path

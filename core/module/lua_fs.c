@@ -1,7 +1,8 @@
 /*
  * The little file-system access the Lua layer needs and Lua lacks: making
- * and listing directories (/run/nslab journals, /etc/netns/NAME files), so
- * that the lab layer never has to run a shell for it.
+ * and listing directories (/run/nslab journals, /etc/netns/NAME files) and
+ * setting a file's mode (a scenario's helper script), so that the lab layer
+ * never has to run a shell or a program for it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,8 +64,21 @@ static int l_readdir(lua_State *L)
 	return 1;
 }
 
+/** netns.chmod(path, mode): sets the permission bits (0 to 07777), as chmod(2). */
+static int l_chmod(lua_State *L)
+{
+	const char *path = lnsl_checkstring(L, 1, NULL);
+	lua_Integer mode = luaL_checkinteger(L, 2);
+
+	luaL_argcheck(L, mode >= 0 && mode <= 07777, 2, "mode out of range (0 to 07777)");
+	if (chmod(path, (mode_t)mode) < 0)
+		return lnsl_fail(L, -errno, "chmod %s", path);
+	return 0;
+}
+
 static const luaL_Reg funcs[] = {
 	{ "mkdir", l_mkdir },
+	{ "chmod", l_chmod },
 	{ "rmdir", l_rmdir },
 	{ "readdir", l_readdir },
 	{ NULL, NULL }

@@ -192,16 +192,30 @@ function tools.tempdir(node, tag)
   return setmetatable({ path = (r.stdout:gsub("%s+$", "")), ns = ns }, TmpMT)
 end
 
--- tools.write(path, text [, mode, node]): writes a file; with a mode ("755"),
--- then runs chmod in node's namespace (pure Lua cannot set modes).
-function tools.write(path, text, mode, node)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  if mode then
-    local r = ns_of(node):exec({ argv0("chmod") or "chmod", mode, path }, { timeout = 10 })
-    if r.code ~= 0 then error("chmod " .. mode .. " " .. path .. ": " .. r.stderr, 2) end
+-- tools.write(path, text [, mode]): writes a file; with a mode (octal text
+-- such as "755" or "0644", or an integer such as 493 = 0755), then sets it.
+-- Every argument is checked before the file is touched.
+function tools.write(path, text, mode)
+  if type(path) ~= "string" then
+    error(("bad argument #1 to 'write' (path expected, got %s)"):format(type(path)), 2)
   end
+  if type(text) ~= "string" then
+    error(("bad argument #2 to 'write' (string expected, got %s)"):format(type(text)), 2)
+  end
+  local bits = mode
+  if type(mode) == "string" then
+    bits = mode:match("^[0-7]+$") and tonumber(mode, 8) or nil
+  end
+  if mode ~= nil and (math.type(bits) ~= "integer" or bits < 0 or bits > 4095) then
+    error(("bad argument #3 to 'write' (mode such as \"0644\" or \"755\" expected, got %s)")
+      :format(type(mode) == "string" and ("'" .. mode .. "'") or tostring(mode)), 2)
+  end
+  local f, e = io.open(path, "wb")
+  if not f then error("write " .. e, 2) end
+  local ok, we = f:write(text)
+  f:close()
+  if not ok then error(("write %s: %s"):format(path, we), 2) end
+  if bits then netns.chmod(path, bits) end
 end
 
 -- tools.read(path) -> contents | nil
