@@ -14,6 +14,7 @@
  * cannot be caught: `nslab clean` removes what such a run leaves.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,20 +44,28 @@ static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [options] [script.lua [args...]]\n"
-		"       %s clean | list\n"
+		"       %s COMMAND [args...]   (clean, list, inspect, graph, up, down, shell, exec)\n"
 		"Runs a lab scenario: builds it, runs its checks, reports, tears it all down.\n"
-		"  -e code       run the string 'code' (as a scenario)\n"
-		"  -i            interactive prompt (after the script or -e, if any)\n"
-		"  -             read the script from standard input\n"
-		"  --keep        leave the labs up at the end and say how to enter them\n"
-		"  --tap         print the checks as TAP\n"
-		"  --junit FILE  write the checks as JUnit XML to FILE\n"
-		"  --trace       print each operation's iproute2/sysctl equivalent as it runs\n"
-		"  --prefix P    prefix every namespace name (two runs side by side)\n"
-		"  --no-color    no colour in the summary (also: NO_COLOR set)\n"
-		"  -v, --version print the version;  -h, --help  print this help\n"
-		"  clean         remove what runs that are no longer alive left behind\n"
-		"  list          show the labs that are up and who owns them\n"
+		"  -e code           run the string 'code' (as a scenario)\n"
+		"  -i                prompt with the labs up (after the script or -e, if any)\n"
+		"  -                 read the script from standard input\n"
+		"  --keep            leave the labs up at the end and say how to enter them\n"
+		"  --tap             print the checks as TAP\n"
+		"  --junit=FILE      write the checks as JUnit XML to FILE\n"
+		"  --trace           print each operation's iproute2/sysctl equivalent as it runs\n"
+		"  --prefix=P        prefix every namespace name (two runs side by side)\n"
+		"  --no-color        no colour in the summary (also: NO_COLOR set)\n"
+		"  -v, --version     print the version;  -h, --help  print this help\n"
+		"Options end at the script: what follows it is the script's (arg, ...).\n"
+		"Commands:\n"
+		"  clean                 remove what runs that are no longer alive left behind\n"
+		"  list [--json]         show the labs that are up and who owns them\n"
+		"  inspect LAB [--json]  a lab's live state: namespaces, interfaces, addresses, routes, processes\n"
+		"  graph FILE [--format=dot|mermaid|json]  draw the lab a script or topology file describes\n"
+		"  up FILE [--prefix=P]  bring up the lab of a topology file (YAML, JSON) and leave it up\n"
+		"  down LAB              tear down a lab left up (by up or --keep)\n"
+		"  shell LAB NODE        an interactive shell in a node of a lab that is up\n"
+		"  exec LAB NODE cmd...  run a command in a node of a lab that is up\n"
 		"Exit status: 0 every check passed, 1 a check failed, 2 a script error or bad\n"
 		"usage, 128+N killed by signal N (after teardown).\n",
 		progname, progname);
@@ -153,6 +162,8 @@ static void preload_modules(lua_State *L)
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
 	lua_pushcfunction(L, luaopen_netns);
 	lua_setfield(L, -2, "netns");
+	lua_pushcfunction(L, nslab_open_readline);
+	lua_setfield(L, -2, "netns.readline");
 	for (int i = 0; nslab_embedded[i].module; i++) {
 		lua_pushinteger(L, i);
 		lua_pushcclosure(L, load_embedded, 1);
@@ -178,8 +189,23 @@ struct options {
 	const char *prefix;
 	int interactive, keep, tap, trace, no_color;
 	int script;		/* index in argv of the script, 0 if none */
-	const char *command;	/* "clean" or "list" */
+	int literal;		/* the script came after "--": "-" is a file name */
+	int command;		/* index in argv of a command (clean, list, ...), 0 if none */
 };
+
+/* The commands netns.run carries out (run.command); each parses its own
+ * arguments. A script with one of these names is run as ./name. */
+static const char *const commands[] = {
+	"clean", "list", "inspect", "graph", "up", "down", "shell", "exec", NULL
+};
+
+static int is_command(const char *a)
+{
+	for (int i = 0; commands[i]; i++)
+		if (strcmp(a, commands[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -190,62 +216,59 @@ static int usage_error(const char *fmt, const char *what)
 	return -1;
 }
 
-/* Returns 1 to go on, 0 when done (help/version printed), -1 on bad usage. */
+enum { OPT_KEEP = 256, OPT_TAP, OPT_JUNIT, OPT_TRACE, OPT_PREFIX, OPT_NO_COLOR };
+
+/*
+ * GNU forms (--junit=FILE and --junit FILE, -eCODE and -e CODE), and "+":
+ * the first argument that is not an option is the script (or a command),
+ * and everything after it belongs to the script.
+ * Returns 1 to go on, 0 when done (help/version printed), -1 on bad usage.
+ */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	int i;
+	static const struct option longopts[] = {
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "tap", no_argument, NULL, OPT_TAP },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "trace", no_argument, NULL, OPT_TRACE },
+		{ "prefix", required_argument, NULL, OPT_PREFIX },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
 
 	memset(o, 0, sizeof *o);
-	if (argc > 1 && (strcmp(argv[1], "clean") == 0 || strcmp(argv[1], "list") == 0)) {
-		o->command = argv[1];
-		i = 2;
-	} else {
-		i = 1;
-	}
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-' || strcmp(a, "-") == 0) {
-			if (o->command)
-				return usage_error("'%s' takes no script", o->command);
-			o->script = i;
-			return 1;
-		}
-		if (strcmp(a, "--") == 0) {
-			if (i + 1 < argc && !o->command)
-				o->script = i + 1;
-			return 1;
-		}
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+	opterr = 0;	/* our own messages, followed by the usage */
+	while ((c = getopt_long(argc, argv, "+:e:ihv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': o->exec = optarg; break;
+		case 'i': o->interactive = 1; break;
+		case OPT_KEEP: o->keep = 1; break;
+		case OPT_TAP: o->tap = 1; break;
+		case OPT_JUNIT: o->junit = optarg; break;
+		case OPT_TRACE: o->trace = 1; break;
+		case OPT_PREFIX: o->prefix = optarg; break;
+		case OPT_NO_COLOR: o->no_color = 1; break;
+		case 'h':
 			print_usage(stdout);
 			return 0;
-		}
-		if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) {
+		case 'v':
 			printf("%s (%s)\n", NSLAB_VERSION, LUA_RELEASE);
 			return 0;
+		case ':':
+			return usage_error("'%s' needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
-		if (strcmp(a, "-i") == 0) {
-			o->interactive = 1;
-		} else if (strcmp(a, "--keep") == 0) {
-			o->keep = 1;
-		} else if (strcmp(a, "--tap") == 0) {
-			o->tap = 1;
-		} else if (strcmp(a, "--trace") == 0) {
-			o->trace = 1;
-		} else if (strcmp(a, "--no-color") == 0) {
-			o->no_color = 1;
-		} else if (strcmp(a, "-e") == 0 || strcmp(a, "--junit") == 0 ||
-			   strcmp(a, "--prefix") == 0) {
-			if (i + 1 >= argc)
-				return usage_error("'%s' needs an argument", a);
-			if (a[1] == 'e')
-				o->exec = argv[++i];
-			else if (a[2] == 'j')
-				o->junit = argv[++i];
-			else
-				o->prefix = argv[++i];
-		} else {
-			return usage_error("unknown option '%s'", a);
-		}
+	}
+	if (optind < argc) {
+		o->literal = strcmp(argv[optind - 1], "--") == 0;
+		if (!o->literal && is_command(argv[optind]))
+			o->command = optind;
+		else
+			o->script = optind;
 	}
 	return 1;
 }
@@ -253,7 +276,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 /* The options table netns.run receives. */
 static void push_options(lua_State *L, const struct options *o, const char *script)
 {
-	lua_createtable(L, 0, 8);
+	lua_createtable(L, 0, 9);
+	lua_pushboolean(L, o->interactive);
+	lua_setfield(L, -2, "interactive");
 	lua_pushboolean(L, o->keep);
 	lua_setfield(L, -2, "keep");
 	lua_pushboolean(L, o->tap);
@@ -318,18 +343,32 @@ static int run_chunk(lua_State *L, const struct options *o, char **argv, int arg
 	return code;
 }
 
-static int run_command(lua_State *L, const struct options *o)
+/* nslab COMMAND args...: run.command(name, {args...}, opts) -> exit status. */
+static int run_command(lua_State *L, const struct options *o, char **argv, int argc)
 {
 	int code;
 
-	if (get_runner(L, o->command) != LUA_OK)
+	if (get_runner(L, "command") != LUA_OK)
 		return EXIT_USAGE;
+	lua_pushstring(L, argv[o->command]);
+	lua_createtable(L, argc - o->command - 1, 0);
+	for (int i = o->command + 1; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
+		lua_rawseti(L, -2, i - o->command);
+	}
 	push_options(L, o, NULL);
-	if (nslab_report(L, nslab_docall(L, 1, 1)) != LUA_OK)
+	if (nslab_report(L, nslab_docall(L, 3, 1)) != LUA_OK)
 		return EXIT_USAGE;
 	code = (int)luaL_optinteger(L, -1, EXIT_PASS);
 	lua_pop(L, 1);
 	return code;
+}
+
+/* An empty chunk: `nslab -i` alone runs it, and its prompt follows. */
+static int nothing(lua_State *L)
+{
+	(void)L;
+	return 0;
 }
 
 static int pmain(lua_State *L)
@@ -338,7 +377,7 @@ static int pmain(lua_State *L)
 	char **argv = lua_touserdata(L, 2);
 	int *result = lua_touserdata(L, 3);
 	struct options o;
-	int r, code = EXIT_PASS;
+	int r, code = EXIT_PASS, prompt;
 
 	luaL_checkversion(L);
 	if ((r = parse_args(argc, argv, &o)) <= 0) {
@@ -352,41 +391,43 @@ static int pmain(lua_State *L)
 	lua_gc(L, LUA_GCGEN, 0, 0);
 
 	if (o.command) {
-		*result = run_command(L, &o);
+		*result = run_command(L, &o, argv, argc);
 		return 0;
 	}
+	/* The prompt (-i, or nothing to run on a terminal) follows the last
+	 * chunk, with that chunk's labs still up. */
+	prompt = o.interactive || (!o.exec && !o.script && isatty(STDIN_FILENO));
+	o.interactive = 0;
 	if (o.exec) {
 		if (nslab_report(L, luaL_loadbuffer(L, o.exec, strlen(o.exec), "=(command line)")) != LUA_OK) {
 			*result = EXIT_USAGE;
 			return 0;
 		}
+		o.interactive = prompt && !o.script;
 		code = run_chunk(L, &o, argv, argc, "-e");
 	}
 	if (o.script && !nsl_interrupt_signal) {
 		const char *fname = argv[o.script];
-		if (strcmp(fname, "-") == 0 && strcmp(argv[o.script - 1], "--") != 0)
+		if (strcmp(fname, "-") == 0 && !o.literal)
 			fname = NULL;
 		if (nslab_report(L, luaL_loadfile(L, fname)) != LUA_OK) {
 			*result = EXIT_USAGE;
 			return 0;
 		}
+		o.interactive = prompt;
 		r = run_chunk(L, &o, argv, argc, fname ? fname : "stdin");
 		if (r > code)
 			code = r;
-	}
-	if (o.interactive || (!o.exec && !o.script)) {
-		if (o.interactive || isatty(STDIN_FILENO)) {
-			printf("%s (%s)  labs are torn down when you leave (Ctrl-D)\n",
-			       NSLAB_VERSION, LUA_RELEASE);
-			nslab_repl(L);
-		} else {
+	} else if (!o.exec && !nsl_interrupt_signal) {
+		if (prompt) {
+			lua_pushcfunction(L, nothing);
+			o.interactive = 1;
+		} else if (nslab_report(L, luaL_loadfile(L, NULL)) != LUA_OK) {
 			/* `nslab < scenario.lua` runs standard input as a script. */
-			if (nslab_report(L, luaL_loadfile(L, NULL)) != LUA_OK) {
-				*result = EXIT_USAGE;
-				return 0;
-			}
-			code = run_chunk(L, &o, argv, argc, "stdin");
+			*result = EXIT_USAGE;
+			return 0;
 		}
+		code = run_chunk(L, &o, argv, argc, prompt ? "-i" : "stdin");
 	}
 	*result = code;
 	return 0;

@@ -1,4 +1,4 @@
-/* Shared by nslab.c (main, options, running scenarios) and nslab_repl.c. */
+/* Shared by nslab.c (main, options, running scenarios) and nslab_readline.c. */
 #ifndef NSLAB_NSLAB_H
 #define NSLAB_NSLAB_H
 
@@ -10,7 +10,7 @@ void nslab_message(const char *msg);
 int nslab_report(lua_State *L, int status);
 /* lua_pcall with a traceback message handler. */
 int nslab_docall(lua_State *L, int narg, int nres);
-/* The interactive prompt, until end of input. */
-void nslab_repl(lua_State *L);
+/* luaopen for the preloaded module netns.readline (the prompt's line reader). */
+int nslab_open_readline(lua_State *L);
 
 #endif

@@ -108,6 +108,8 @@ function J.create(labname, plan)
   }
   for _, p in ipairs(plan) do
     t[#t + 1] = ("plan %s %s"):format(p.kind, p.name or p.path)
+    -- which node a namespace is, for `nslab shell LAB NODE`
+    if p.node then t[#t + 1] = ("node %s %s"):format(p.name, p.node) end
   end
   ok, e = write_atomic(j.path, table.concat(t, "\n") .. "\n")
   if not ok then return nil, ("write journal %s: %s"):format(j.path, tostring(e)) end
@@ -134,12 +136,12 @@ end
 
 -- ---- reading journals (clean, list) ----
 
--- Parses a journal file: {id, lab, pid, start, created, ns={name...},
+-- Parses a journal file: {id, lab, pid, start, created, ns={name...}, node={nsname=node},
 -- etc={path...}, etcdir={path...}, keep, down}.
 function J.read(path)
   local s = readfile(path)
   if not s or not s:match("^nslab%-journal 1\n") then return nil end
-  local r = { path = path, ns = {}, etc = {}, etcdir = {}, made = {} }
+  local r = { path = path, ns = {}, node = {}, etc = {}, etcdir = {}, made = {} }
   for line in s:gmatch("[^\n]+") do
     local w = {}
     for x in line:gmatch("%S+") do w[#w + 1] = x end
@@ -149,6 +151,7 @@ function J.read(path)
     elseif k == "owner" then r.pid, r.start = tonumber(w[2]), w[3]
     elseif k == "created" then r.created = tonumber(w[2])
     elseif k == "plan" and w[2] == "ns" then r.ns[#r.ns + 1] = w[3]
+    elseif k == "node" then r.node[w[2]] = w[3]
     elseif k == "plan" and w[2] == "etc" then r.etc[#r.etc + 1] = w[3]
     elseif k == "plan" and w[2] == "etcdir" then r.etcdir[#r.etcdir + 1] = w[3]
     elseif k == "made" then r.made[w[2]] = true

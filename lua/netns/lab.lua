@@ -120,6 +120,7 @@ function lab.new(desc)
     pool = topo.pool(where, desc.pool), stop_on_failure = desc.stop_on_failure,
     dad = desc.dad == true, ipv6 = desc.ipv6 == nil and "auto" or desc.ipv6,
   }, LabMT)
+  if lab.on_new then lab.on_new(self) end
   declare_nodes(self, "host", desc.hosts, where)
   declare_nodes(self, "router", desc.routers, where)
   declare_nodes(self, "switch", desc.switches, where)
@@ -233,6 +234,7 @@ end
 function Lab:up()
   if self.state ~= "down" then error(("lab '%s' is already up"):format(self.name), 2) end
   ensure_valid(self)
+  if lab.on_up then return lab.on_up(self) end -- `nslab graph`: describe, do not build
   return updown.up(self)
 end
 
@@ -320,6 +322,19 @@ function Lab:stage(name)
   return require("netns.check").stage(name)
 end
 
+-- ---- exploring ----
+
+-- l:cli(): a prompt with the lab up (netns.cli); returns when the user
+-- leaves it (Ctrl-D, exit).
+function Lab:cli()
+  return require("netns.cli").prompt({ self })
+end
+
+-- l:graph([format]) -> string: the lab as DOT (default), Mermaid or JSON.
+function Lab:graph(format)
+  return require("netns.graph").render(self, format)
+end
+
 -- ---- metatable: methods first, then nodes by name (l.ns1) ----
 
 LabMT.__index = function(self, k)
@@ -349,6 +364,12 @@ end
 -- finalizer, reachable or not) is torn down by name.
 LabMT.__gc = function(self)
   if self.state ~= "down" and self.state ~= "kept" then pcall(updown.teardown, self) end
+end
+
+-- lab.load("lab.yaml" | "lab.json" [, {prefix=}]) -> Lab: the lab a
+-- topology file describes, in lab.new's data form (netns.topofile).
+function lab.load(path, opts)
+  return require("netns.topofile").load(path, opts)
 end
 
 lab.Lab = Lab

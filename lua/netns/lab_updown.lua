@@ -262,7 +262,7 @@ function M.up(self)
   local nodes = M.ns_nodes(self)
   check_free(self, nodes)
   local plan = {}
-  for _, node in ipairs(nodes) do plan[#plan + 1] = { kind = "ns", name = node.nsname } end
+  for _, node in ipairs(nodes) do plan[#plan + 1] = { kind = "ns", name = node.nsname, node = node.name } end
   for _, node in ipairs(nodes) do
     if #node.etcs > 0 then
       plan[#plan + 1] = { kind = "etcdir", path = etcdir(node) }

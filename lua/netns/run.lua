@@ -8,8 +8,12 @@
 --       passed), 1 (a check failed) or 2 (the script raised: message and
 --       traceback). A signal arrives as the error "interrupted (SIGINT)" and
 --       unwinds the same way; nslab then exits 128+signo.
+--       With opts.interactive (nslab -i) the prompt (netns.cli) follows the
+--       chunk, with its labs still up; they go down when the prompt ends.
 --   clean(opts) -> exit_code     `nslab clean`
 --   list(opts) -> exit_code      `nslab list`
+--   command(name, args, opts) -> exit_code   `nslab NAME args...` (clean,
+--       list, and the commands of netns.commands: inspect, graph, up, ...)
 --   options() -> opts            the current options; defaults outside nslab
 --       (stock lua5.4, busted), where NSLAB_PREFIX gives the prefix.
 local M = {}
@@ -87,9 +91,18 @@ function M.main(chunk, args, opts)
   local real_exit = os.exit
   os.exit = function(code) error(setmetatable({ code = code }, ExitMT)) end
   local ok, err = xpcall(chunk, handler, table.unpack(args or {}))
+  local code, msg, explicit = 0, nil, nil
+  if o.interactive and (ok or getmetatable(err) ~= ExitMT) then
+    -- A learner explores what the script built, also after its error
+    -- (reported now, before the prompt; the run still exits 2).
+    if not ok then
+      io.stderr:write("nslab: ", tostring(err), "\n")
+      code = 2
+    end
+    ok, err = xpcall(require("netns.cli").prompt, handler, require("netns.lab").up_labs())
+  end
   os.exit = real_exit
 
-  local code, msg, explicit = 0, nil, nil
   if not ok then
     if getmetatable(err) == ExitMT then explicit = exit_code(err) else code, msg = 2, err end
   end
@@ -137,9 +150,10 @@ function M.clean(opts)
   return all and 0 or 1
 end
 
--- `nslab list`: the labs that are up and who owns them.
-function M.list(opts)
+-- `nslab list [--json]`: the labs that are up and who owns them.
+function M.list(opts, args)
   current = normalize(opts)
+  if args and #args > 0 then return require("netns.commands").list(args, current) end
   local journal = require "netns.journal"
   local ok, e = pcall(journal.list, io.stdout)
   if not ok then
@@ -147,6 +161,19 @@ function M.list(opts)
     return 2
   end
   return 0
+end
+
+-- `nslab NAME args...`: clean and list here, the others in netns.commands.
+function M.command(name, args, opts)
+  if name == "clean" or name == "list" then
+    if name == "clean" and #args > 0 then
+      io.stderr:write("nslab: 'clean' takes no arguments\nusage: nslab clean\n")
+      return 2
+    end
+    return M[name](opts, args)
+  end
+  current = normalize(opts)
+  return require("netns.commands").run(name, args, current)
 end
 
 return M

@@ -17,8 +17,10 @@ local function is_own(source)
       or source:match("netns/topo_validate%.lua$")
 end
 
--- "script.lua:12": the first caller outside the lab layer.
+-- "script.lua:12": the first caller outside the lab layer, or the line of
+-- a topology file being declared (netns.topofile sets topo.location).
 function topo.where()
+  if topo.location then return topo.location end
   local level = 2
   while true do
     local info = debug.getinfo(level, "Sl")
