@@ -4,6 +4,7 @@
 #   make            build build/netns.so and build/nslab
 #   sudo make demo  install missing Debian packages, build, run examples/two_hosts.lua
 #   sudo make test  install missing Debian packages, build, run every spec (busted, via prove)
+#   sudo make test-vm  the same specs inside a qemu guest on Debian's stock kernel
 #   sudo make bench build and run the benchmarks under bench/
 #   sudo make leak-check  valgrind over a scenario that uses every area
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -49,7 +50,7 @@ NSLAB_OBJ  := $(NSLAB_SRC:core/nslab/%.c=$(B)/nslab.d/%.o)
 MOD_OBJ    := $(ENGINE_OBJ) $(MODULE_OBJ)
 LUA_SRC := $(wildcard lua/netns/*.lua)
 
-.PHONY: all deps demo test bench leak-check install uninstall clean engine-cc
+.PHONY: all deps demo test test-vm bench leak-check install uninstall clean engine-cc
 all: $(B)/netns.so $(B)/nslab
 
 # The engine's compile command, for spec/layout_spec.lua's probe: an engine
@@ -97,6 +98,13 @@ demo: deps all
 # is as it was (no namespace or link of ours left behind).
 test: deps all
 	B=$(B) tools/run-specs
+
+# The same suite in a qemu guest booted with Debian's stock kernel, which has
+# what this machine's may lack (netem, dummy, vlan, vrf, bonding as modules):
+# tools/vm-run, kernel cache in /var/cache/nslab-vm.
+test-vm: deps all
+	@tools/install-deps vm
+	tools/vm-run $(MAKE) --no-print-directory test B=$(B)
 
 bench: deps all
 	B=$(B) tools/run-bench
