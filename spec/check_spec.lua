@@ -303,7 +303,8 @@ describe("netns.check", function()
     local ok, e = pcall(check.unreachable, nil, n.ns1, "192.0.2.254")
     assert.is_false(ok)
     assert.equal("check failed: ns1 cannot reach 192.0.2.254\n  expected: no reply\n" ..
-      "  actual:   reply from 192.0.2.254, TTL 64 (1/1 received)", e)
+      "  actual:   reply from 192.0.2.254, TTL 64 (1/1 received)", tostring(e))
+    assert.equal("ns1 cannot reach 192.0.2.254", e.detail.name)
     check.options.fail_fast = false
     local lab = fake_lab(n)
     lab.stop_on_failure = true

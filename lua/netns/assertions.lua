@@ -15,11 +15,21 @@
 local luassert = require "luassert"
 local say = require "say"
 local check = require "netns.check"
+local core = require "netns.check_core"
 
 local M = {}
 
-local function is_lab(x)
-  return type(x) == "table" and type(x.nodes) == "table" and not check._is_ns(x.ns)
+-- The spec's line: luassert calls the callback some frames below the spec's
+-- assert.reachable(...), so the check's position is the first frame outside
+-- luassert (and this file).
+local function spec_position()
+  for level = 3, 40 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return nil end
+    if info.currentline > 0 and not info.short_src:find("luassert/", 1, true) then
+      return ("%s:%d"):format(info.short_src, info.currentline)
+    end
+  end
 end
 
 -- The option table at position i, copied, with record = false.
@@ -39,11 +49,11 @@ local function assertion(name, fn, nopts)
   say:set(key .. ".negative", "%s")
   local function callback(state, arguments)
     local lab, first = nil, 1
-    if is_lab(arguments[1]) then lab, first = arguments[1], 2 end
+    if core.is_lab(arguments[1]) then lab, first = arguments[1], 2 end
     local args = {}
     for i = first, arguments.n do args[#args + 1] = arguments[i] end
     args[nopts] = unrecorded(args[nopts])
-    local ok, d = fn(lab, table.unpack(args, 1, math.max(nopts, #args)))
+    local ok, d = core.at(spec_position(), fn, lab, table.unpack(args, 1, math.max(nopts, #args)))
     local msg
     if state.mod then
       msg = ("%s\n  expected: %s\n  actual:   %s"):format(d.name, d.expected or "?", d.actual or "?")

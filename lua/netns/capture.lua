@@ -21,7 +21,7 @@
 --   arp ("request"|"reply"), payload (TCP/UDP payload length), info (the rest
 --   of tcpdump's text), line (tcpdump's whole text for the packet).
 local netns = require "netns"
-local report = require "netns.report"
+local core = require "netns.check_core"
 local tools = require "netns.tools"
 
 local capture = {}
@@ -374,17 +374,18 @@ end
 
 local function list_of(x)
   if getmetatable(x) == Capture then return x:packets(), x end
-  if type(x) ~= "table" then error(("bad argument #1 to 'expect' (capture or packet list expected, got %s)"):format(type(x)), 3) end
+  if type(x) ~= "table" then core.argerror(1, "expect", ("capture or packet list expected, got %s"):format(type(x))) end
   return x, nil
 end
 
 -- capture.expect(cap | packets, pattern, name [, {count=, none=true, timeout=}])
 -- -> ok, matching: records a check that at least count (default 1) packets
 -- match, or with none=true that none does. On a running capture it first
--- waits (up to timeout) for the packets to show up.
-function capture.expect(src, pattern, name, opts)
+-- waits (up to timeout) for the packets to show up. Recorded like every
+-- check (netns.check_core).
+capture.expect = core.api(function(src, pattern, name, opts)
   opts = opts or {}
-  if type(name) ~= "string" then error("bad argument #3 to 'expect' (check name expected)", 2) end
+  if type(name) ~= "string" then core.argerror(3, "expect", "check name expected") end
   local pkts, cap = list_of(src)
   local count = opts.count or 1
   if cap and not cap.stopped and not opts.none then
@@ -404,8 +405,8 @@ function capture.expect(src, pattern, name, opts)
   local actual = ok and not opts.none and describe(m, 3)
     or (opts.none and #m > 0 and describe(m, 3))
     or ("%d matching; captured:\n%s"):format(#m, describe(pkts))
-  report.record { name = name, ok = ok, expected = expected, actual = actual, where = tools._where(2) }
+  core.record(nil, { name = name, ok = ok, expected = expected, actual = actual })
   return ok, m
-end
+end)
 
 return capture

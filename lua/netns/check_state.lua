@@ -1,21 +1,14 @@
 -- netns.check_state: the checks of a network's state, as iproute2 shows it:
 -- a link is up, an address is present, a route, a neighbour entry with a
--- MAC, a bridge learned a MAC on a port, a sysctl has a value. Reached
--- through netns.check (check.expect_*), recorded like every check.
-local netns = require "netns"
+-- MAC, a bridge learned a MAC on a port, a sysctl has a value. netns.check
+-- exports them (check.expect_*); recorded like every check (netns.check_core).
 local ipaddr = require "netns.ipaddr"
-local check = require "netns.check"
+local core = require "netns.check_core"
 
 local M = {}
-local node = check._node
-local checkopts = check._checkopts
-local finish = check._finish
-local argerror = check._argerror
-local canon = check._canon
-local set = check._set
-local family = check._family
-local FNAME = check._FNAME
-local now = netns.now
+local api, node, checkopts, argerror = core.api, core.node, core.checkopts, core.argerror
+local canon, set, family, FNAME, now = core.canon, core.set, core.family, core.FNAME, core.now
+local finish = core.record
 
 local function system_error(e)
   -- netns.Error objects are failures of the system: the check fails with
@@ -31,7 +24,7 @@ local function query(fn, ...)
 end
 
 -- check.expect_link_up(lab, node, ifname)
-function M.expect_link_up(lab, nd, ifname, opts)
+M.expect_link_up = api(function(lab, nd, ifname, opts)
   local n = node(lab, nd, 2, "expect_link_up")
   if type(ifname) ~= "string" then argerror(3, "expect_link_up", "interface name expected, got " .. type(ifname)) end
   opts = checkopts(opts, 4, "expect_link_up", set("name", "record"))
@@ -42,11 +35,11 @@ function M.expect_link_up(lab, nd, ifname, opts)
   return finish(lab, { name = opts.name or ("%s: link %s is up"):format(n.name, ifname),
                        ok = l ~= nil and l.up == true, expected = "up", actual = actual,
                        link = l, record = opts.record }, t0)
-end
+end)
 
 -- check.expect_addr(lab, node, [dev,] address): the address (with or
 -- without its prefix length) is on dev, or on any interface.
-function M.expect_addr(lab, nd, dev, addr, opts)
+M.expect_addr = api(function(lab, nd, dev, addr, opts)
   if addr == nil and type(dev) == "string" and ipaddr.parse(dev) then dev, addr = nil, dev end
   local n = node(lab, nd, 2, "expect_addr")
   local want, why = ipaddr.parse(addr)
@@ -66,7 +59,7 @@ function M.expect_addr(lab, nd, dev, addr, opts)
                        ok = found, expected = text .. (dev and (" on " .. dev) or ""),
                        actual = err or (#have > 0 and table.concat(have, ", ") or "no " .. FNAME[want.family] .. " address"),
                        record = opts.record }, t0)
-end
+end)
 
 local function route_text(r)
   local s = r.dst
@@ -82,7 +75,7 @@ local ROUTE_KEYS = set("via", "dev", "metric", "table", "type", "family", "name"
 -- check.expect_route(lab, node, dst [, {via=, dev=, metric=, table=, type=}]):
 -- a route to dst ("default", a prefix, or an address: the longest prefix
 -- covering it) with those attributes.
-function M.expect_route(lab, nd, dst, want)
+M.expect_route = api(function(lab, nd, dst, want)
   local n = node(lab, nd, 2, "expect_route")
   want = checkopts(want, 4, "expect_route", ROUTE_KEYS)
   local fam = family(want.family, 4, "expect_route")
@@ -127,13 +120,13 @@ function M.expect_route(lab, nd, dst, want)
   return finish(lab, { name = want.name or ("%s has route %s"):format(n.name, expected), ok = ok, expected = expected,
                        actual = err or (#have > 0 and table.concat(have, "; ") or "no route to " .. dst),
                        record = want.record }, t0)
-end
+end)
 
 local function lower(s) return type(s) == "string" and s:lower() or s end
 
 -- check.expect_neigh(lab, node, address [, mac [, {dev=}]]): a usable
 -- (not FAILED or INCOMPLETE) neighbour entry for address, with that MAC.
-function M.expect_neigh(lab, nd, address, mac, opts)
+M.expect_neigh = api(function(lab, nd, address, mac, opts)
   local n = node(lab, nd, 2, "expect_neigh")
   local a, why = ipaddr.parse(address, false)
   if not a then argerror(3, "expect_neigh", ("'%s': %s"):format(tostring(address), why)) end
@@ -157,11 +150,11 @@ function M.expect_neigh(lab, nd, address, mac, opts)
   return finish(lab, { name = opts.name or ("%s: neighbour %s is %s"):format(n.name, text, mac or "known"),
                        ok = ok, expected = (mac or "a MAC") .. (opts.dev and (" on " .. opts.dev) or ""),
                        actual = actual, record = opts.record }, t0)
-end
+end)
 
 -- check.expect_fdb(lab, bridge_node, mac [, port [, {permanent=}]]): the
 -- bridge learned mac on port (permanent entries count only if asked).
-function M.expect_fdb(lab, nd, mac, port, opts)
+M.expect_fdb = api(function(lab, nd, mac, port, opts)
   local n = node(lab, nd, 2, "expect_fdb")
   if type(mac) ~= "string" or not mac:match("^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$") then
     argerror(3, "expect_fdb", "MAC address like 00:00:5e:00:53:02 expected, got " .. tostring(mac))
@@ -181,7 +174,7 @@ function M.expect_fdb(lab, nd, mac, port, opts)
                        ok = ok, expected = mac .. (port and (" on " .. port) or "") .. (opts.permanent and "" or " (learned)"),
                        actual = err or (#seen > 0 and (mac .. " " .. table.concat(seen, ", ")) or "not in the FDB"),
                        record = opts.record }, t0)
-end
+end)
 
 local function sysctl_text(v)
   if v == true then return "1" elseif v == false then return "0" end
@@ -191,7 +184,7 @@ end
 
 -- check.expect_sysctl(lab, node, key, value): value may be a string, an
 -- integer or a boolean (1/0); whitespace runs compare as one space.
-function M.expect_sysctl(lab, nd, key, value, opts)
+M.expect_sysctl = api(function(lab, nd, key, value, opts)
   local n = node(lab, nd, 2, "expect_sysctl")
   if type(key) ~= "string" then argerror(3, "expect_sysctl", "sysctl name expected, got " .. type(key)) end
   local tv = type(value)
@@ -205,8 +198,6 @@ function M.expect_sysctl(lab, nd, key, value, opts)
   return finish(lab, { name = opts.name or ("%s: %s = %s"):format(n.name, key, want),
                        ok = got ~= nil and sysctl_text(got) == want, expected = want,
                        actual = err or sysctl_text(got), record = opts.record }, t0)
-end
-
----------------------------------------------------------------- the matrix
+end)
 
 return M

@@ -25,15 +25,17 @@ local V = require "netns.topo_validate"
 local ipaddr = require "netns.ipaddr"
 
 local updown = require "netns.lab_updown"
+local check = require "netns.check"
 
 local lab = {}
 local Lab = {}
 local LabMT = { __name = "netns.Lab" }
 
-local function run_options()
-  local ok, run = pcall(require, "netns.run")
-  return ok and run.options() or {}
-end
+-- Set by the runner (netns.run) for the labs of a run: prefix (put before
+-- every lab's own prefix; NSLAB_PREFIX outside nslab) and keep (--keep: a
+-- lab going out of scope stays up for the runner to keep).
+local env_prefix = os.getenv("NSLAB_PREFIX")
+lab.options = { prefix = env_prefix ~= "" and env_prefix or nil, keep = false }
 
 -- A node is a plain table; Namespace methods called on it go to its
 -- namespace, so node:exec{...}, node:ping(...), node:route_add{...} work.
@@ -115,7 +117,7 @@ function lab.new(desc)
     topo.fail(where, "lab.new: ipv6 must be true, false or \"auto\", got %s", tostring(desc.ipv6))
   end
   local self = setmetatable({
-    name = name, prefix = (run_options().prefix or "") .. prefix,
+    name = name, prefix = (lab.options.prefix or "") .. prefix,
     nodes = {}, order = {}, links = {}, declared = 0, state = "down", where = where,
     pool = topo.pool(where, desc.pool), stop_on_failure = desc.stop_on_failure,
     dad = desc.dad == true, ipv6 = desc.ipv6 == nil and "auto" or desc.ipv6,
@@ -313,13 +315,11 @@ end
 
 for _, name in ipairs({ "reachable", "unreachable", "ping_all", "expect_link_up", "expect_addr",
   "expect_route", "expect_neigh", "expect_fdb", "expect_sysctl" }) do
-  Lab[name] = function(self, ...)
-    return require("netns.check")[name](self, ...)
-  end
+  Lab[name] = check[name]
 end
 
 function Lab:stage(name)
-  return require("netns.check").stage(name)
+  return check.stage(name)
 end
 
 -- ---- exploring ----
@@ -352,7 +352,7 @@ end
 -- teardown must not replace that error. Under `nslab --keep` the lab stays up
 -- for the runner to keep (an explicit l:down() still removes it).
 LabMT.__close = function(self, err)
-  if run_options().keep then return end
+  if lab.options.keep then return end
   if err ~= nil then
     pcall(updown.teardown, self)
   else

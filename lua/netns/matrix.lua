@@ -14,12 +14,12 @@
 --  - the table's overflow counter (table_fulls in /proc/net/stat/arp_cache)
 --    is read before and after, and an overflow is reported as the cause.
 local netns = require "netns"
-local check = require "netns.check"
+local core = require "netns.check_core"
 local ipaddr = require "netns.ipaddr"
 
 local M = {}
 
-local set, argerror, checkopts = check._set, check._argerror, check._checkopts
+local set, argerror, checkopts = core.set, core.argerror, core.checkopts
 
 -- Natural order, so ns2 comes before ns10.
 local function natural_less(a, b)
@@ -105,7 +105,7 @@ local function flush_all(lab, nodes, fam)
     list = nodes
   end
   for _, nd in ipairs(list) do
-    if type(nd) == "table" and check._is_ns(nd.ns) then
+    if type(nd) == "table" and core.is_ns(nd.ns) then
       local id = nd.ns:id()
       if not seen[id] then
         seen[id] = true
@@ -121,12 +121,12 @@ end
 local function lab_nodes(lab, opts, fname, hosts_only)
   local list = {}
   if opts.nodes ~= nil then
-    if type(opts.nodes) ~= "table" then argerror(2, fname, "field 'nodes': list expected", 2) end
-    for _, x in ipairs(opts.nodes) do list[#list + 1] = check._node(lab, x, 2, fname) end
+    if type(opts.nodes) ~= "table" then argerror(2, fname, "field 'nodes': list expected") end
+    for _, x in ipairs(opts.nodes) do list[#list + 1] = core.node(lab, x, 2, fname) end
     return list
   end
   if type(lab) ~= "table" or type(lab.nodes) ~= "table" then
-    argerror(1, fname, "a lab, or a list of nodes in the option 'nodes', expected", 2)
+    argerror(1, fname, "a lab, or a list of nodes in the option 'nodes', expected")
   end
   local names = {}
   for name, nd in pairs(lab.nodes) do
@@ -143,15 +143,15 @@ end
 -- neighbour entry in each node for every other node's address on the same
 -- subnet, with the MAC that interface has (as `ip neigh replace ... nud
 -- permanent`). Permanent entries do not count against gc_thresh3.
-function M.static_neighs(lab, opts)
+M.static_neighs = core.api(function(lab, opts)
   opts = checkopts(opts, 2, "static_neighs", set("family", "nodes"))
-  local fam = check._family(opts.family, 2, "static_neighs")
+  local fam = core.family(opts.family, 2, "static_neighs")
   local nodes = lab_nodes(lab, opts, "static_neighs", false)
   local subnets = {}
   for _, nd in ipairs(nodes) do
     local macs = {}
     for _, l in ipairs(nd.ns:links()) do macs[l.name] = l.mac end
-    for _, a in ipairs(check._addresses(nd, fam, true)) do
+    for _, a in ipairs(core.addresses(nd, fam, true)) do
       local p = ipaddr.parse(a.address .. "/" .. a.prefixlen)
       if p and macs[a.dev] then
         local key = ipaddr.key(ipaddr.network(p)) .. "/" .. p.plen
@@ -172,7 +172,7 @@ function M.static_neighs(lab, opts)
     end
   end
   return count
-end
+end)
 
 ---------------------------------------------------------------- the matrix
 
@@ -187,16 +187,16 @@ end
 
 local function check_expect(expect, names)
   if expect == nil or type(expect) == "boolean" then return end
-  if type(expect) ~= "table" then argerror(2, "ping_all", "field 'expect': table or boolean expected", 3) end
+  if type(expect) ~= "table" then argerror(2, "ping_all", "field 'expect': table or boolean expected") end
   for s, row in pairs(expect) do
-    if not names[s] then argerror(2, "ping_all", ("field 'expect': unknown node '%s'"):format(tostring(s)), 3) end
+    if not names[s] then argerror(2, "ping_all", ("field 'expect': unknown node '%s'"):format(tostring(s))) end
     if type(row) == "table" then
       for d, v in pairs(row) do
-        if not names[d] then argerror(2, "ping_all", ("field 'expect': unknown node '%s' in row '%s'"):format(tostring(d), s), 3) end
-        if type(v) ~= "boolean" then argerror(2, "ping_all", ("field 'expect': %s -> %s: boolean expected"):format(s, d), 3) end
+        if not names[d] then argerror(2, "ping_all", ("field 'expect': unknown node '%s' in row '%s'"):format(tostring(d), s)) end
+        if type(v) ~= "boolean" then argerror(2, "ping_all", ("field 'expect': %s -> %s: boolean expected"):format(s, d)) end
       end
     elseif type(row) ~= "boolean" then
-      argerror(2, "ping_all", ("field 'expect': row '%s': table or boolean expected"):format(s), 3)
+      argerror(2, "ping_all", ("field 'expect': row '%s': table or boolean expected"):format(s))
     end
   end
 end
@@ -237,9 +237,9 @@ local PING_ALL_KEYS = set("family", "expect", "default", "nodes", "sample", "wav
 -- opts.expect: nil (all reach), true/false, or {src = {dst = bool} | bool}
 -- with opts.default (true) for pairs not given. opts.sample = k: each node
 -- pings only the k nodes after it. opts.waves: an integer, or "auto".
-function M.ping_all(lab, opts)
+M.ping_all = core.api(function(lab, opts)
   opts = checkopts(opts, 2, "ping_all", PING_ALL_KEYS)
-  local fam = check._family(opts.family, 2, "ping_all") or "inet"
+  local fam = core.family(opts.family, 2, "ping_all") or "inet"
   local default = opts.default
   if default == nil then default = true end
   if opts.waves ~= nil and opts.waves ~= "auto" and not (math.type(opts.waves) == "integer" and opts.waves >= 1) then
@@ -251,7 +251,7 @@ function M.ping_all(lab, opts)
   local all = lab_nodes(lab, opts, "ping_all", true)
   local nodes, names, skipped = {}, {}, {}
   for _, nd in ipairs(all) do
-    local a = check._addresses(nd, fam)[1]
+    local a = core.addresses(nd, fam)[1]
     if a then
       nodes[#nodes + 1] = { name = nd.name, ns = nd.ns, address = a.address, node = nd }
       names[nd.name] = true
@@ -313,18 +313,18 @@ function M.ping_all(lab, opts)
   end
 
   local g = grid(nodes, matrix, expect_of)
-  local fname = check._FNAME[fam]
+  local fname = core.FNAME[fam]
   local title = ("ping_all %s: %d nodes, %d pairs, %d reached%s"):format(fname, #nodes, #pairs_, reached,
     #waves > 1 and (", in %d waves"):format(#waves) or "")
   local out = opts.out
-  if out == nil then out = check.output() end
+  if out == nil then out = core.output() end
   if out then
     local text = { title }
     if #nodes <= (opts.grid_max or 40) then text[#text + 1] = g end
     if #skipped > 0 then text[#text + 1] = ("(no %s address, left out: %s)"):format(fname, table.concat(skipped, ", ")) end
     for i, p in ipairs(mismatches) do
       if i > 20 then text[#text + 1] = ("... and %d more"):format(#mismatches - 20) break end
-      text[#text + 1] = ("  %s -> %s (%s): %s"):format(p.src, p.dst, p.address, check._describe(lab, p.result))
+      text[#text + 1] = ("  %s -> %s (%s): %s"):format(p.src, p.dst, p.address, core.describe(lab, p.result))
     end
     if diagnosis then text[#text + 1] = diagnosis end
     local s = table.concat(text, "\n") .. "\n"
@@ -349,12 +349,12 @@ function M.ping_all(lab, opts)
     end
     actual = ("%d of %d pairs reach; not as expected: %s"):format(reached, #pairs_, table.concat(t, ", "))
   end
-  return check._finish(lab, {
+  return core.record(lab, {
     name = opts.name or ("ping_all %s (%d nodes, %d pairs)"):format(fname, #nodes, #pairs_),
     ok = #mismatches == 0, expected = expected, actual = actual, record = opts.record,
     matrix = matrix, pairs = pairs_, mismatches = mismatches, grid = g, waves = #waves,
     flushed = flushed, overflow = overflow, diagnosis = diagnosis, skipped = skipped,
   }, t0)
-end
+end)
 
 return M

@@ -56,6 +56,14 @@ local function handler(e)
   return debug.traceback(s, 2)
 end
 
+-- The runner's options pushed down as the defaults of the modules it drives.
+local function configure(o)
+  local core, lab = require "netns.check_core", require "netns.lab"
+  core.options.fail_fast = o.fail_fast == true
+  core.options.out = o.tap and io.stderr or nil -- TAP owns stdout
+  lab.options.prefix, lab.options.keep = o.prefix, o.keep == true
+end
+
 -- Tears down (or keeps) every lab still up; returns a list of problems.
 local function finish_labs(o, out)
   local lab, updown = require "netns.lab", require "netns.lab_updown"
@@ -79,6 +87,7 @@ end
 function M.main(chunk, args, opts)
   local o = normalize(opts)
   current = o
+  configure(o)
   local report = require "netns.report"
   report.reset()
   local trace

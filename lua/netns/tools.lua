@@ -13,7 +13,7 @@
 -- a failure halfway through. Processes run only inside the lab's namespaces:
 -- the port and directory helpers go through ns:exec, never a shell.
 local netns = require "netns"
-local report = require "netns.report"
+local core = require "netns.check_core"
 
 local tools = {}
 
@@ -227,21 +227,12 @@ function tools.read(path)
   return s
 end
 
--- The script line that called, for a check's "at file:line".
-local function where(level)
-  local info = debug.getinfo(level + 1, "Sl")
-  if not info or info.currentline <= 0 then return nil end
-  return ("%s:%d"):format(info.short_src, info.currentline)
-end
-tools._where = where
-
 -- tools.expect(name, ok, expected, actual) -> ok: a scenario's own check, for
 -- facts netns.check has no function for (a payload, a leased address, a file
--- left unchanged); recorded in the run's report like the others.
-function tools.expect(name, ok, expected, actual)
-  report.record { name = name, ok = ok and true or false, expected = expected, actual = actual,
-                  where = where(2) }
-  return ok and true or false
-end
+-- left unchanged); recorded in the run's report like the others, and like
+-- them it stops the run when the run asked to stop on a failed check.
+tools.expect = core.api(function(name, ok, expected, actual)
+  return (core.record(nil, { name = name, ok = ok, expected = expected, actual = actual }))
+end)
 
 return tools

@@ -1,0 +1,289 @@
+-- netns.check_core: what every check shares, so that netns.check,
+-- netns.check_state, netns.matrix, tools.expect and capture.expect (and any
+-- new check) behave alike:
+--
+--  - the script's position: a public check function is made with
+--    core.api(fn); calling it notes where the script called it (the first
+--    Lua frame below it), and everything the check raises or records carries
+--    that position, however deep in the library it happens. A check that
+--    calls another check keeps the outer position.
+--  - argument errors: core.argerror(n, fname, msg) raises "FILE:LINE: bad
+--    argument #n to 'fname' (msg)" at that position.
+--  - nodes, families, option tables, a node's addresses, destinations.
+--  - recording: core.record(lab, d, t0) is the one path into netns.report,
+--    and raises core.Stop when the run asked to stop on a failed check.
+--
+-- The runner (netns.run) sets core.options: fail_fast, and out (where grids
+-- and diagrams go).
+local netns = require "netns"
+local report = require "netns.report"
+local ipaddr = require "netns.ipaddr"
+
+local core = {}
+
+-- fail_fast: a failed check stops the run; out: where ping_all prints its
+-- grid (nil: stdout; false: nowhere; a file or a function).
+core.options = { fail_fast = false, out = nil }
+
+core.now = netns.now
+
+-- set("a", "b") -> { a = true, b = true }
+function core.set(...)
+  local s = {}
+  for _, k in ipairs{ ... } do s[k] = true end
+  return s
+end
+
+---------------------------------------------------------------- the script's position
+
+-- The position of the check being run: "file:line", false while a check runs
+-- whose caller has no line, nil outside checks.
+local current
+local leave = setmetatable({}, { __close = function() current = nil end })
+
+-- The first Lua frame at or above level (C frames such as pcall skipped).
+local function position(level)
+  for l = level + 1, level + 20 do
+    local info = debug.getinfo(l, "Sl")
+    if not info then return nil end
+    if info.currentline > 0 then return ("%s:%d"):format(info.short_src, info.currentline) end
+  end
+end
+
+-- core.at(pos, fn, ...): runs fn with pos as the script's position (unless a
+-- check is already running: then its position stays).
+function core.at(pos, fn, ...)
+  if current ~= nil then return fn(...) end
+  current = pos or false
+  local _ <close> = leave
+  return fn(...)
+end
+
+-- core.api(fn) -> the function a script calls: fn at the caller's position.
+function core.api(fn)
+  return function(...)
+    if current ~= nil then return fn(...) end
+    return core.at(position(2), fn, ...)
+  end
+end
+
+-- The script's position of the running check, or nil.
+function core.where()
+  return current or nil
+end
+
+-- Raises msg at the script's position (as error(msg, level) would at a
+-- script's own line).
+function core.raise(msg)
+  error(current and (current .. ": " .. msg) or msg, 0)
+end
+
+function core.argerror(n, fname, msg)
+  core.raise(("bad argument #%d to '%s' (%s)"):format(n, fname, msg))
+end
+
+---------------------------------------------------------------- arguments
+
+function core.is_ns(x)
+  local mt = type(x) == "userdata" and getmetatable(x)
+  return mt and mt.__name == "netns.Namespace" or false
+end
+
+function core.is_lab(x)
+  return type(x) == "table" and type(x.nodes) == "table" and not core.is_ns(x.ns)
+end
+
+-- core.node(lab, x, n, fname) -> {name, ns, ...}: a lab node, a node name,
+-- or a handle.
+function core.node(lab, x, n, fname)
+  if core.is_ns(x) then return { name = x.name or tostring(x), ns = x } end
+  if type(x) == "table" and core.is_ns(x.ns) then return x end
+  if type(x) == "string" and type(lab) == "table" and lab.node then
+    local ok, r = pcall(lab.node, lab, x)
+    if ok and type(r) == "table" and core.is_ns(r.ns) then return r end
+    core.argerror(n, fname, ("unknown node '%s'"):format(x))
+  end
+  core.argerror(n, fname, ("node or netns.Namespace expected, got %s%s"):format(type(x),
+    type(x) == "string" and " (node names need a lab)" or ""))
+end
+
+local FAMILIES = { inet = "inet", inet6 = "inet6", [4] = "inet", [6] = "inet6", ipv4 = "inet", ipv6 = "inet6" }
+core.FNAME = { inet = "IPv4", inet6 = "IPv6" }
+
+-- "inet" / "inet6" for the option family = f (nil when absent).
+function core.family(f, n, fname)
+  if f == nil then return nil end
+  local v = FAMILIES[f]
+  if not v then core.argerror(n, fname, ("field 'family': expected 'inet' or 'inet6', got %s"):format(tostring(f))) end
+  return v
+end
+
+-- The option table at argument n ({} when nil); unknown keys are refused.
+function core.checkopts(t, n, fname, keys)
+  if t == nil then return {} end
+  if type(t) ~= "table" then core.argerror(n, fname, ("table expected, got %s"):format(type(t))) end
+  for k in pairs(t) do
+    if not keys[k] then core.argerror(n, fname, ("unknown option '%s'"):format(tostring(k))) end
+  end
+  return t
+end
+
+function core.canon(s)
+  local a = ipaddr.parse(s)
+  return a and ipaddr.tostring(a) or s
+end
+
+---------------------------------------------------------------- addresses
+
+local function link_local(a)
+  return a.family == "inet6" and a.bytes[1] == 0xfe and a.bytes[2] & 0xc0 == 0x80
+end
+
+-- The addresses a lab node declares ({address, prefixlen, dev, family}), in order.
+local function declared(nd, fam)
+  local list = {}
+  if type(nd.ifaces) ~= "table" then return list end
+  for _, ifc in ipairs(nd.ifaces) do
+    for _, cidr in ipairs(type(ifc) == "table" and type(ifc.addrs) == "table" and ifc.addrs or {}) do
+      local a = type(cidr) == "string" and ipaddr.parse(cidr)
+      if a and (not fam or a.family == fam) and not link_local(a) then
+        list[#list + 1] = { address = ipaddr.tostring(a), prefixlen = a.plen, dev = ifc.name, family = a.family }
+      end
+    end
+  end
+  return list
+end
+
+-- core.addresses(nd, fam, live): the node's global addresses of a family
+-- (nil: all), those a lab node declares, else (or with live) the kernel's,
+-- in order (lo and link-local ones skipped).
+function core.addresses(nd, fam, live)
+  local list = not live and declared(nd, fam) or {}
+  if #list > 0 then return list end
+  local ok, addrs = pcall(nd.ns.addrs, nd.ns, fam and { family = fam } or nil)
+  if not ok then return list end
+  for _, a in ipairs(addrs) do
+    if a.dev ~= "lo" and a.scope ~= "link" and a.scope ~= "host" then list[#list + 1] = a end
+  end
+  return list
+end
+
+-- "router (192.0.2.254)" for an address a lab node owns, else the address.
+function core.owner_label(lab, addr)
+  if type(lab) == "table" and type(lab.owner) == "function" then
+    local ok, nd = pcall(lab.owner, lab, addr)
+    if ok and type(nd) == "table" and nd.name then return ("%s (%s)"):format(nd.name, addr), nd end
+  end
+  return addr
+end
+
+-- core.destination(lab, dst, fam, n, fname) -> address, family, label, node:
+-- an address string, or a node's first address of the family.
+function core.destination(lab, dst, fam, n, fname)
+  if type(dst) == "string" then
+    local a = ipaddr.parse(dst)
+    if a then
+      if fam and a.family ~= fam then
+        core.argerror(n, fname, ("%s is not an %s address"):format(dst, core.FNAME[fam]))
+      end
+      local addr = ipaddr.tostring(a)
+      return addr, a.family, (core.owner_label(lab, addr))
+    end
+  end
+  local nd = core.node(lab, dst, n, fname)
+  fam = fam or "inet"
+  local list = core.addresses(nd, fam)
+  if #list == 0 then core.argerror(n, fname, ("%s has no %s address"):format(nd.name, core.FNAME[fam])) end
+  return list[1].address, fam, ("%s (%s)"):format(nd.name, list[1].address), nd
+end
+
+---------------------------------------------------------------- ping results
+
+-- How a ping without replies failed: how, the error (if any).
+function core.classify(r)
+  for _, e in ipairs(r.errors or {}) do
+    if e.kind == "local" then
+      if e.code == "ENETUNREACH" then return "network unreachable", e end
+      if e.code == "EHOSTUNREACH" then return "host unreachable", e end
+      return "error", e
+    elseif e.kind then
+      return (e.kind:gsub("_", " ")), e
+    end
+  end
+  return "timeout"
+end
+
+-- What a ping result says, for a check's "actual".
+function core.describe(lab, r)
+  if (r.received or 0) > 0 then
+    local rep = r.replies and r.replies[1] or {}
+    return ("reply from %s, TTL %s (%d/%d received)"):format(rep.from or r.dst, tostring(rep.ttl),
+      r.received, r.transmitted or 0)
+  end
+  local how, e = core.classify(r)
+  if how == "timeout" then
+    return ("no reply: timeout, %d%% loss (%d sent, 0 received)"):format(
+      math.floor((r.loss or 100) + 0.5), r.transmitted or 0)
+  end
+  local msg = e.message or how
+  if e.from then msg = ("%s from %s"):format(msg, (core.owner_label(lab, e.from))) end
+  return ("no reply: %s"):format(msg)
+end
+
+---------------------------------------------------------------- recording
+
+local detail_mt = {
+  __tostring = function(d)
+    if d.ok then return d.name .. ": " .. (d.actual or "ok") end
+    return ("%s: expected %s, got %s"):format(d.name, d.expected or "?", d.actual or "?")
+  end,
+}
+
+-- The error a failed check raises when the run stops on failures: its
+-- tostring() is "check failed: NAME\n  expected: ...\n  actual:   ...", and
+-- .detail is the check's detail (the runner reports it as a failed check).
+core.Stop = {
+  __name = "netns.CheckFailed",
+  __tostring = function(e)
+    local d = e.detail
+    return ("check failed: %s\n  expected: %s\n  actual:   %s"):format(d.name, d.expected or "?", d.actual or "?")
+  end,
+}
+
+function core.is_stop(e)
+  return getmetatable(e) == core.Stop
+end
+
+local function stop_on_failure(lab)
+  if core.options.fail_fast then return true end
+  if type(lab) == "table" then
+    return lab.stop_on_failure == true or (type(lab.options) == "table" and lab.options.stop_on_failure == true)
+  end
+  return false
+end
+
+-- core.record(lab, d, t0) -> ok, d: d (name, ok, expected, actual, diagnosis,
+-- record, ...) gets its time, where and tostring; it is recorded unless
+-- d.record is false, and a failure raises core.Stop if the run, the lab or
+-- check.options asked to stop on failures.
+function core.record(lab, d, t0)
+  setmetatable(d, detail_mt)
+  d.ok = d.ok and true or false
+  d.time = t0 and (core.now() - t0) or nil
+  d.where = d.where or core.where()
+  if d.record ~= false then
+    d.entry = report.record{ name = d.name, ok = d.ok, expected = d.expected, actual = d.actual,
+                             where = d.where, time = d.time, detail = d.diagnosis }
+    if not d.ok and stop_on_failure(lab) then error(setmetatable({ detail = d }, core.Stop), 0) end
+  end
+  return d.ok, d
+end
+
+-- Where a check's own text output (a grid) goes: a file, a function, or
+-- false for nowhere.
+function core.output()
+  if core.options.out ~= nil then return core.options.out end
+  return io.stdout
+end
+
+return core
