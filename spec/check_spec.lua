@@ -129,6 +129,8 @@ describe("netns.check", function()
     assert.is_false(ok)
     assert.equal("reply from 198.51.100.1", d.expected)
     assert.equal("no reply: Network is unreachable", d.actual)
+    assert.equal("ns1 reaches 198.51.100.1: expected reply from 198.51.100.1, got no reply: "
+      .. "Network is unreachable", tostring(d))
 
     check.stage("forwarding off")
     sh("ip -n %s route add default via 192.0.2.254", n.ns1.nsname)
@@ -145,6 +147,9 @@ describe("netns.check", function()
     assert.is_true(ok, tostring(d))
     assert.equal(63, d.ttl)
     assert.equal("ns1 reaches ns2 (198.51.100.1) with TTL 63", d.name)
+    -- a passing check reads "<name>: <actual>", as check.md says
+    assert.equal("ns1 reaches ns2 (198.51.100.1) with TTL 63: " .. d.actual, tostring(d))
+    assert.truthy(d.actual:find("^reply from 198.51.100.1, TTL 63"), d.actual)
     ok, d = check.reachable(nil, n.ns1, n.ns2, { ttl = 64 })
     assert.is_false(ok)
     assert.equal("reply from 198.51.100.1, TTL 64", d.expected)

@@ -139,6 +139,33 @@ describe("ns:ping", function()
     assert.are.equal("fd00::2", r.replies[1].from)
   end)
 
+  it("refuses a link-local destination without dev (Invalid argument), and reaches it with dev", function()
+    local A, B, an, bn = segment()
+    wire(an, "v1", bn, "v1")
+    -- The link-local addresses of both ends of the second link, once DAD is
+    -- done with them (A needs its own as the source).
+    local function linklocal(ns)
+      for _, a in ipairs(ns:addrs { dev = "v1", family = "inet6" }) do
+        if a.scope == "link" and not a.tentative then return (a.address:gsub("/%d+$", "")) end
+      end
+    end
+    local ll
+    assert.is_true(T.wait_until(function()
+      ll = linklocal(B)
+      return ll and linklocal(A)
+    end, 10))
+    local r = A:ping(ll, { timeout = 0.5 })
+    assert.is_false(r.ok)
+    assert.are.equal(0, r.transmitted)
+    assert.are.same({ seq = 1, kind = "local", message = "Invalid argument", code = "EINVAL" }, r.errors[1])
+    assert.are.equal("Invalid argument", r.error)
+    r = A:ping("ff02::1", { timeout = 0.5 })
+    assert.are.equal("EINVAL", r.errors[1] and r.errors[1].code)
+    r = A:ping(ll, { dev = "v1", timeout = 3 })
+    assert.is_true(r.ok, r.error)
+    assert.are.equal(ll, r.replies[1].from)
+  end)
+
   it("sends count echoes at the interval and numbers them from 1", function()
     local A = segment()
     assert.is_true(A:ping("10.0.0.2").ok)

@@ -223,8 +223,28 @@ static long make_socks(struct run *r)
 
 /* ---- sending and the loop ---- */
 
+/* An IPv6 destination that means something only on one link: link-local
+ * unicast (fe80::/10) and link- or interface-local multicast. */
+static int needs_scope(const struct nsl_ip *dst)
+{
+	const unsigned char *a = dst->addr;
+
+	if (dst->family != AF_INET6)
+		return 0;
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return 1;
+	return a[0] == 0xff && ((a[1] & 0x0f) == 1 || (a[1] & 0x0f) == 2);
+}
+
 /* Sends q's next echo. A local failure (no route: ENETUNREACH) is recorded
- * against its seq; -EAGAIN means the socket's send buffer is full. */
+ * against its seq; -EAGAIN means the socket's send buffer is full.
+ *
+ * Without a scope, the kernel sends a raw socket's echo to a link-local
+ * address out of whichever interface's fe80::/64 route it finds first, so
+ * with two links the ping silently goes nowhere. It is refused instead
+ * with EINVAL, as the kernel refuses connect() to such an address on a
+ * datagram socket bound to no device (ip6_datagram_connect) and as
+ * iputils' ping says: give dev. */
 static int send_echo(struct run *r, struct preq *q)
 {
 	struct psock *s = q->sock;
@@ -233,19 +253,26 @@ static int send_echo(struct run *r, struct preq *q)
 	socklen_t sslen = nsl_ping_sockaddr(&ss, &q->req->dst, s->ifindex);
 	size_t len = nsl_icmp_build_echo(r->buf, s->family, q->id, (uint16_t)seq, r->cookie,
 					 (size_t)q->o->size);
-	ssize_t sent;
+	ssize_t sent = -1;
+	int err = 0;
 
 	q->sent[seq - 1] = nsl_ping_now_real();
-	do
-		sent = sendto(s->fd, r->buf, len, 0, (struct sockaddr *)&ss, sslen);
-	while (sent < 0 && errno == EINTR);
-	if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+	if (!s->ifindex && needs_scope(&q->req->dst)) {
+		err = EINVAL;
+	} else {
+		do
+			sent = sendto(s->fd, r->buf, len, 0, (struct sockaddr *)&ss, sslen);
+		while (sent < 0 && errno == EINTR);
+		if (sent < 0)
+			err = errno;
+	}
+	if (err == EAGAIN || err == EWOULDBLOCK)
 		return -EAGAIN;
 	q->next_seq++;
-	if (sent < 0) {
+	if (err) {
 		q->state[seq - 1] = NSL_SEQ_FAILED;
 		q->answered++;
-		return nsl_ping_add_error(q, seq, NSL_PING_LOCAL, errno, NULL, strerror(errno));
+		return nsl_ping_add_error(q, seq, NSL_PING_LOCAL, err, NULL, strerror(err));
 	}
 	q->state[seq - 1] = NSL_SEQ_SENT;
 	q->res->transmitted++;
