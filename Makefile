@@ -7,7 +7,8 @@
 #   sudo make test-vm  the same specs inside a qemu guest on Debian's stock kernel
 #   sudo make bench build and run the benchmarks under bench/
 #   sudo make leak-check  valgrind over a scenario that uses every area
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=   (make uninstall removes exactly that)
+#   make graph-svg  regenerate doc/two_routers.svg (the README's picture)
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LUAV    := 5.4
@@ -16,6 +17,7 @@ PKGS    := libnl-3.0 libnl-route-3.0 lua$(LUAV)
 # Where Lua 5.4 looks for modules under PREFIX (the defaults of Debian's lua5.4).
 CMODDIR ?= $(PREFIX)/lib/lua/$(LUAV)
 LMODDIR ?= $(PREFIX)/share/lua/$(LUAV)
+MANDIR  ?= $(PREFIX)/share/man
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -50,7 +52,7 @@ NSLAB_OBJ  := $(NSLAB_SRC:core/nslab/%.c=$(B)/nslab.d/%.o)
 MOD_OBJ    := $(ENGINE_OBJ) $(MODULE_OBJ)
 LUA_SRC := $(wildcard lua/netns/*.lua)
 
-.PHONY: all deps demo test test-vm bench leak-check install uninstall clean engine-cc
+.PHONY: all deps demo test test-vm bench leak-check install uninstall graph-svg clean engine-cc
 all: $(B)/netns.so $(B)/nslab
 
 # The engine's compile command, for spec/layout_spec.lua's probe: an engine
@@ -114,14 +116,22 @@ leak-check: deps all
 	B=$(B) tools/leak-check
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CMODDIR) $(DESTDIR)$(LMODDIR)/netns
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CMODDIR) $(DESTDIR)$(LMODDIR)/netns $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(B)/nslab $(DESTDIR)$(BINDIR)/nslab
 	install -m 644 $(B)/netns.so $(DESTDIR)$(CMODDIR)/netns.so
 	install -m 644 $(LUA_SRC) $(DESTDIR)$(LMODDIR)/netns/
+	install -m 644 doc/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
 
+# Exactly the files install put, then the netns directory if that left it empty.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(CMODDIR)/netns.so
-	rm -rf $(DESTDIR)$(LMODDIR)/netns
+	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(CMODDIR)/netns.so $(DESTDIR)$(MANDIR)/man1/nslab.1
+	rm -f $(addprefix $(DESTDIR)$(LMODDIR)/netns/,$(notdir $(LUA_SRC)))
+	-rmdir $(DESTDIR)$(LMODDIR)/netns 2>/dev/null
+
+# The README's picture: the lab of examples/two_routers.lua, drawn without
+# bringing it up.
+graph-svg: $(B)/nslab
+	$(B)/nslab graph examples/two_routers.lua | dot -Tsvg > doc/two_routers.svg
 
 clean:
 	rm -rf $(B)

@@ -109,20 +109,20 @@ static int plain_read(lua_State *L, const char *prompt, int tty)
 			inlen += (size_t)n;
 		} else if (n == 0) {
 			ineof = 1;
-		} else if (errno == EINTR) {
-			if (nsl_interrupt_signal && nsl_interrupt_signal != SIGINT)
-				return 0;
-			if (nsl_interrupt_signal == SIGINT) {
-				forget_interrupt(L);
-				inlen = 0;	/* Ctrl-C: drop the line typed so far */
-				if (tty) {
-					fputs("\n", stdout);
-					fputs(prompt, stdout);
-					fflush(stdout);
-				}
-			}
-		} else {
+		} else if (errno != EINTR) {
 			return 0;
+		}
+		if (nsl_interrupt_signal && nsl_interrupt_signal != SIGINT)
+			return 0;
+		if (nsl_interrupt_signal == SIGINT) {
+			forget_interrupt(L);
+			inlen = 0;	/* Ctrl-C: drop the line typed so far */
+			luaL_buffsub(&b, luaL_bufflen(&b));
+			if (tty) {
+				fputs("\n", stdout);
+				fputs(prompt, stdout);
+				fflush(stdout);
+			}
 		}
 	}
 }
@@ -142,6 +142,19 @@ static void on_line(char *line)
 	rl_callback_handler_remove();
 }
 
+/* Ctrl-C while a line is typed: forget the signal, drop the line, prompt
+ * again on a new line. */
+static void rl_clear_line(lua_State *L)
+{
+	forget_interrupt(L);
+	rl_free_line_state();
+	rl_callback_sigcleanup();
+	rl_replace_line("", 0);
+	rl_crlf();
+	rl_on_new_line();
+	rl_redisplay();
+}
+
 static int rl_read(lua_State *L, const char *prompt)
 {
 	line_done = 0;
@@ -150,20 +163,17 @@ static int rl_read(lua_State *L, const char *prompt)
 	while (!line_done) {
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 
+		/* The signal may arrive while a key is handled, not only
+		 * during poll: look at the flag on every turn. */
+		if (nsl_interrupt_signal == SIGINT) {
+			rl_clear_line(L);
+			continue;
+		}
+		if (nsl_interrupt_signal)
+			break;
 		if (poll(&p, 1, -1) < 0) {
 			if (errno != EINTR)
 				break;
-			if (nsl_interrupt_signal == SIGINT) {
-				forget_interrupt(L);
-				rl_free_line_state();
-				rl_callback_sigcleanup();
-				rl_replace_line("", 0);
-				rl_crlf();
-				rl_on_new_line();
-				rl_redisplay();
-			} else if (nsl_interrupt_signal) {
-				break;
-			}
 			continue;
 		}
 		rl_callback_read_char();
@@ -173,6 +183,8 @@ static int rl_read(lua_State *L, const char *prompt)
 		fputc('\n', stdout);
 		return 0;
 	}
+	if (nsl_interrupt_signal == SIGINT)
+		forget_interrupt(L);	/* arrived with the last key: the line stands */
 	if (line_got == NULL)
 		return 0;
 	lua_pushstring(L, line_got);

@@ -408,7 +408,13 @@ function M.prompt(labs, opts)
       or "no lab up.  help: commands;  Ctrl-D: leave")
   end
   while true do
-    local line = self:read("> ")
+    local rok, line = pcall(self.read, self, "> ")
+    if not rok then
+      -- a Ctrl-C that landed in Lua between two reads: only the line goes
+      if not (self.rl and self.rl.interrupted() == "INT") then error(line, 0) end
+      self.rl.clear_interrupt()
+      line = ""
+    end
     if line == nil then break end
     local lok, go = xpcall(self.line, function(e)
       if type(e) == "string" and e:match("interrupted %(%w+%)$") then return e end
