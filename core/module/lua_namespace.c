@@ -29,9 +29,37 @@ void lnsl_pushns(lua_State *L, const struct nsl_ns *src)
 	*newns(L) = *src;
 }
 
+/*
+ * A lab node (a table whose field ns is its Namespace) stands for its
+ * namespace as the self of a method: node:exec{...} calls the method itself,
+ * so its errors name the method and the script's line. The node is replaced
+ * by its handle at idx; a node without an open handle is not up.
+ */
+static struct nsl_ns *self_ns(lua_State *L, int idx)
+{
+	if (lua_type(L, idx) == LUA_TTABLE) {
+		struct nsl_ns *ns;
+
+		lua_pushliteral(L, "ns");
+		lua_rawget(L, idx);
+		ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
+		if (!ns || ns->fd < 0) {
+			lua_pushliteral(L, "name");
+			lua_rawget(L, idx);
+			if (lua_type(L, -1) == LUA_TSTRING)
+				luaL_error(L, "node '%s' is not up", lua_tostring(L, -1));
+			lua_pop(L, 2);
+			return luaL_checkudata(L, idx, LNSL_NAMESPACE);
+		}
+		lua_replace(L, idx);
+		return ns;
+	}
+	return luaL_checkudata(L, idx, LNSL_NAMESPACE);
+}
+
 struct nsl_ns *lnsl_checkns(lua_State *L, int idx)
 {
-	struct nsl_ns *ns = luaL_checkudata(L, idx, LNSL_NAMESPACE);
+	struct nsl_ns *ns = self_ns(L, idx);
 
 	if (ns->fd < 0)
 		luaL_argerror(L, idx, "namespace is closed");
@@ -190,7 +218,7 @@ static int l_release(lua_State *L)
 /** ns:close(): releases the handle's fds and socket; the namespace stays. */
 static int m_close(lua_State *L)
 {
-	struct nsl_ns *ns = luaL_checkudata(L, 1, LNSL_NAMESPACE);
+	struct nsl_ns *ns = self_ns(L, 1);
 
 	nsl_ns_close(ns);
 	return 0;

@@ -28,7 +28,8 @@
  * operation and its object, in lua_pushfstring's format (%s %d %I %f %p %%). */
 int lnsl_fail(lua_State *L, int err, const char *fmt, ...);
 
-/* The open handle at idx (raises if it is not a Namespace or is closed). */
+/* The open handle at idx (raises if it is not a Namespace or is closed); a
+ * lab node there is replaced by its handle ("node 'x' is not up" without one). */
 struct nsl_ns *lnsl_checkns(lua_State *L, int idx);
 /* Pushes a new, open Namespace userdata that takes ownership of *ns. */
 void lnsl_pushns(lua_State *L, const struct nsl_ns *ns);

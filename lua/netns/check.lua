@@ -47,6 +47,16 @@ local HOWS = {
   ["error"] = true, ["packet too big"] = true,
 }
 
+-- A failed neighbour resolution is reported after mcast_solicit (3) probes
+-- retrans_time (1 s) apart: a check expecting it waits this long by default.
+local NEIGH_FAIL_WAIT = 4
+
+-- The failures that arrive as an ICMP error from some router or host (not
+-- the source's own "network unreachable", not a timeout).
+local function icmp_error_expected(how)
+  return how ~= nil and how ~= "timeout" and how ~= "network unreachable"
+end
+
 local function how_matches(want, got)
   if want == got then return true end
   if want == "unreachable" then return got:find("unreachable", 1, true) ~= nil end
@@ -69,7 +79,7 @@ local function probe(lab, src, dst, expect, fname)
   expect = core.checkopts(expect, 4, fname, PING_KEYS)
   local s = node(lab, src, 2, fname)
   local fam = core.family(expect.family, 4, fname)
-  local addr, afam, label = core.destination(lab, dst, fam, 3, fname)
+  local addr, afam, label = core.destination(lab, dst, fam, 3, fname, s)
   if expect.how ~= nil and not HOWS[expect.how] then
     argerror(4, fname, ("field 'how': unknown failure '%s'"):format(tostring(expect.how)))
   end
@@ -98,8 +108,12 @@ check.unreachable = api(function(lab, src, dst, expect)
   local s, addr, _, label, e = probe(lab, src, dst, expect, "unreachable")
   local from, from_label
   if e.from ~= nil then from, from_label = from_set(lab, e.from, 4, "unreachable") end
+  local po = ping_opts(e)
+  if (e.how == "host unreachable" or e.how == "unreachable") and e.timeout == nil and e.deadline == nil then
+    po.timeout = NEIGH_FAIL_WAIT
+  end
   local t0 = now()
-  local r = s.ns:ping(addr, ping_opts(e))
+  local r = s.ns:ping(addr, po)
   local ok = (r.received or 0) == 0
   local how, err = core.classify(r)
   if ok and e.how and not how_matches(e.how, how) then ok = false end
@@ -107,7 +121,12 @@ check.unreachable = api(function(lab, src, dst, expect)
   local expected = "no reply" .. (e.how and (": " .. e.how) or "") .. (from_label and (" from " .. from_label) or "")
   local name = e.name or ("%s cannot reach %s%s"):format(s.name, label,
     (e.how or from_label) and (": %s%s"):format(e.how or "error", from_label and (" from " .. from_label) or "") or "")
-  return core.record(lab, { name = name, ok = ok, expected = expected, actual = core.describe(lab, r),
+  local actual = core.describe(lab, r)
+  if not ok and how == "timeout" and icmp_error_expected(e.how) then
+    actual = actual .. "; the ICMP error may have been rate-limited (net.ipv4.icmp_ratelimit, " ..
+      "net.ipv6.icmp.ratelimit on the router), or the packet was dropped"
+  end
+  return core.record(lab, { name = name, ok = ok, expected = expected, actual = actual,
                             result = r, how = how, error = err, record = e.record }, t0)
 end)
 

@@ -177,9 +177,42 @@ function core.owner_label(lab, addr)
   return addr
 end
 
--- core.destination(lab, dst, fam, n, fname) -> address, family, label, node:
--- an address string, or a node's first address of the family.
-function core.destination(lab, dst, fam, n, fname)
+-- Which of a node's addresses (list) the source reaches: one on a subnet
+-- the source has an address on (their shared segment), else the first the
+-- source has a route to, else the first.
+local function reachable_address(src, list, fam)
+  if not src then return list[1] end
+  local nets = {}
+  for _, a in ipairs(core.addresses(src, fam)) do
+    local p = a.prefixlen and ipaddr.parse(a.address .. "/" .. a.prefixlen)
+    if p then nets[#nets + 1] = p end
+  end
+  for _, a in ipairs(list) do
+    local ip = ipaddr.parse(a.address)
+    for _, p in ipairs(nets) do
+      if ipaddr.contains(p, ip) then return a end
+    end
+  end
+  local ok, routes = pcall(src.ns.routes, src.ns, { family = fam })
+  if ok then
+    for _, a in ipairs(list) do
+      local ip = ipaddr.parse(a.address)
+      for _, r in ipairs(routes) do
+        local rn = r.dst ~= "default" and ipaddr.parse(r.dst)
+        if r.dst == "default" or (rn and ipaddr.contains(rn, ip)) then
+          if r.type == nil or r.type == "unicast" then return a end
+        end
+      end
+    end
+  end
+  return list[1]
+end
+
+-- core.destination(lab, dst, fam, n, fname [, src]) -> address, family,
+-- label, node: an address string, or a node: the address of the family that
+-- src (a node) reaches, as reachable_address picks it; the label says which
+-- ("router (192.0.2.254)").
+function core.destination(lab, dst, fam, n, fname, src)
   if type(dst) == "string" then
     local a = ipaddr.parse(dst)
     if a then
@@ -194,7 +227,8 @@ function core.destination(lab, dst, fam, n, fname)
   fam = fam or "inet"
   local list = core.addresses(nd, fam)
   if #list == 0 then core.argerror(n, fname, ("%s has no %s address"):format(nd.name, core.FNAME[fam])) end
-  return list[1].address, fam, ("%s (%s)"):format(nd.name, list[1].address), nd
+  local a = reachable_address(src, list, fam)
+  return a.address, fam, ("%s (%s)"):format(nd.name, a.address), nd
 end
 
 ---------------------------------------------------------------- ping results

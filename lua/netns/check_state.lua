@@ -40,7 +40,11 @@ end)
 -- check.expect_addr(lab, node, [dev,] address): the address (with or
 -- without its prefix length) is on dev, or on any interface.
 M.expect_addr = api(function(lab, nd, dev, addr, opts)
-  if addr == nil and type(dev) == "string" and ipaddr.parse(dev) then dev, addr = nil, dev end
+  -- Without dev: (lab, node, address [, opts]).
+  if (addr == nil or type(addr) == "table") and type(dev) == "string" and ipaddr.parse(dev) then
+    if opts == nil then opts = addr end
+    dev, addr = nil, dev
+  end
   local n = node(lab, nd, 2, "expect_addr")
   local want, why = ipaddr.parse(addr)
   if not want then argerror(4, "expect_addr", ("'%s': %s"):format(tostring(addr), why)) end
@@ -72,12 +76,21 @@ end
 
 local ROUTE_KEYS = set("via", "dev", "metric", "table", "type", "family", "name", "record")
 
--- check.expect_route(lab, node, dst [, {via=, dev=, metric=, table=, type=}]):
--- a route to dst ("default", a prefix, or an address: the longest prefix
--- covering it) with those attributes.
-M.expect_route = api(function(lab, nd, dst, want)
+-- check.expect_route(lab, node, dst [, {via=, dev=, metric=, table=, type=}
+-- [, {name=, record=}]]): a route to dst ("default", a prefix, or an address:
+-- the longest prefix covering it) with those attributes (name and record may
+-- also be given in the first table).
+M.expect_route = api(function(lab, nd, dst, want, opts)
   local n = node(lab, nd, 2, "expect_route")
   want = checkopts(want, 4, "expect_route", ROUTE_KEYS)
+  opts = checkopts(opts, 5, "expect_route", set("name", "record"))
+  if opts.name ~= nil or opts.record ~= nil then
+    local w = {}
+    for k, v in pairs(want) do w[k] = v end
+    if opts.name ~= nil then w.name = opts.name end
+    if opts.record ~= nil then w.record = opts.record end
+    want = w
+  end
   local fam = family(want.family, 4, "expect_route")
   local target
   if dst ~= "default" then
@@ -127,6 +140,7 @@ local function lower(s) return type(s) == "string" and s:lower() or s end
 -- check.expect_neigh(lab, node, address [, mac [, {dev=}]]): a usable
 -- (not FAILED or INCOMPLETE) neighbour entry for address, with that MAC.
 M.expect_neigh = api(function(lab, nd, address, mac, opts)
+  if type(mac) == "table" and opts == nil then mac, opts = nil, mac end -- (lab, node, address, opts)
   local n = node(lab, nd, 2, "expect_neigh")
   local a, why = ipaddr.parse(address, false)
   if not a then argerror(3, "expect_neigh", ("'%s': %s"):format(tostring(address), why)) end
@@ -155,6 +169,7 @@ end)
 -- check.expect_fdb(lab, bridge_node, mac [, port [, {permanent=}]]): the
 -- bridge learned mac on port (permanent entries count only if asked).
 M.expect_fdb = api(function(lab, nd, mac, port, opts)
+  if type(port) == "table" and opts == nil then port, opts = nil, port end -- (lab, node, mac, opts)
   local n = node(lab, nd, 2, "expect_fdb")
   if type(mac) ~= "string" or not mac:match("^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$") then
     argerror(3, "expect_fdb", "MAC address like 00:00:5e:00:53:02 expected, got " .. tostring(mac))

@@ -37,19 +37,14 @@ local LabMT = { __name = "netns.Lab" }
 local env_prefix = os.getenv("NSLAB_PREFIX")
 lab.options = { prefix = env_prefix ~= "" and env_prefix or nil, keep = false }
 
--- A node is a plain table; Namespace methods called on it go to its
--- namespace, so node:exec{...}, node:ping(...), node:route_add{...} work.
+-- A node is a plain table; Namespace methods called on it work on its
+-- namespace (node:exec{...}, node:ping(...), node:route_add{...}): the
+-- methods take a node for self, so their errors name the method and the
+-- script's line, and a node that is not up says so.
 local NodeMT = {
-  __index = function(node, k)
+  __index = function(_, k)
     local m = netns.Namespace[k]
-    if type(m) ~= "function" then return nil end
-    return function(self, ...)
-      if self ~= node then return m(self, ...) end
-      if not node.ns or node.ns.closed then
-        error(("node '%s' is not up"):format(node.name), 2)
-      end
-      return m(node.ns, ...)
-    end
+    return type(m) == "function" and m or nil
   end,
   __tostring = function(node) return ("netns.Node (%s \"%s\")"):format(node.kind, node.name) end,
 }
@@ -92,11 +87,11 @@ end
 
 local new_keys = {
   name = true, prefix = true, pool = true, hosts = true, routers = true, switches = true,
-  links = true, stop_on_failure = true, dad = true, ipv6 = true,
+  links = true, stop_on_failure = true, dad = true, ipv6 = true, icmp_ratelimit = true,
 }
 
 -- lab.new{name=, prefix=, pool=, hosts=, routers=, switches=, links=,
--- stop_on_failure=, dad=false, ipv6="auto"} -> Lab. The lists are the data form of the methods below.
+-- stop_on_failure=, dad=false, ipv6="auto", icmp_ratelimit=false} -> Lab. The lists are the data form of the methods below.
 function lab.new(desc)
   local where = topo.where()
   if type(desc) == "string" then desc = { name = desc } end
@@ -104,6 +99,9 @@ function lab.new(desc)
   if type(desc) ~= "table" then topo.fail(where, "lab.new: a table expected, got %s", type(desc)) end
   for k in pairs(desc) do
     if not new_keys[k] then topo.fail(where, "lab.new: unknown option '%s'", tostring(k)) end
+  end
+  if desc.icmp_ratelimit ~= nil and type(desc.icmp_ratelimit) ~= "boolean" then
+    topo.fail(where, "lab.new: icmp_ratelimit must be a boolean, got %s", type(desc.icmp_ratelimit))
   end
   local name = desc.name or "lab"
   if type(name) ~= "string" or not name:match("^[%w_.%-]+$") then
@@ -120,7 +118,7 @@ function lab.new(desc)
     name = name, prefix = (lab.options.prefix or "") .. prefix,
     nodes = {}, order = {}, links = {}, declared = 0, state = "down", where = where,
     pool = topo.pool(where, desc.pool), stop_on_failure = desc.stop_on_failure,
-    dad = desc.dad == true, ipv6 = desc.ipv6 == nil and "auto" or desc.ipv6,
+    dad = desc.dad == true, icmp_ratelimit = desc.icmp_ratelimit == true, ipv6 = desc.ipv6 == nil and "auto" or desc.ipv6,
   }, LabMT)
   if lab.on_new then lab.on_new(self) end
   declare_nodes(self, "host", desc.hosts, where)
@@ -234,7 +232,7 @@ end
 
 -- l:up() -> l: validates, then creates everything (see netns.lab_updown).
 function Lab:up()
-  if self.state ~= "down" then error(("lab '%s' is already up"):format(self.name), 2) end
+  if self.state ~= "down" then topo.fail(topo.where(), "lab '%s' is already up", self.name) end
   ensure_valid(self)
   if lab.on_up then return lab.on_up(self) end -- `nslab graph`: describe, do not build
   return updown.up(self)

@@ -167,6 +167,14 @@ local function build(self, nodes, cur)
       step("namespaces", node.where, ("accept_dad=0 in %s"):format(node.nsname))
       node.ns:sysctl_set("net.ipv6.conf.default.accept_dad", 0)
     end
+    if not self.icmp_ratelimit then
+      -- Routers limit ICMP errors to about one a second per destination: a
+      -- third "net unreachable" check in a row would meet silence. A lab
+      -- answers every probe (lab.new{icmp_ratelimit = true} keeps the limit).
+      step("namespaces", node.where, ("no ICMP rate limit in %s"):format(node.nsname))
+      node.ns:sysctl_set("net.ipv4.icmp_ratelimit", 0)
+      node.ns:sysctl_set("net.ipv6.icmp.ratelimit", 0)
+    end
     if ipv6_off(self, node, #nodes) then
       step("namespaces", node.where, ("IPv6 off in %s"):format(node.nsname))
       node.ns:sysctl_set("net.ipv6.conf.default.disable_ipv6", 1)

@@ -5,8 +5,8 @@
 --       runs a scenario: applies the options, runs the chunk under xpcall,
 --       tears down every lab still up (or, with --keep, leaves them and says
 --       how to enter them), prints the report, and returns 0 (every check
---       passed), 1 (a check failed) or 2 (the script raised: message and
---       traceback). A signal arrives as the error "interrupted (SIGINT)" and
+--       passed), 1 (a check failed, also one that stopped the run) or 2 (the
+--       script raised: message and traceback). A signal arrives as the error "interrupted (SIGINT)" and
 --       unwinds the same way; nslab then exits 128+signo.
 --       With opts.interactive (nslab -i) the prompt (netns.cli) follows the
 --       chunk, with its labs still up; they go down when the prompt ends.
@@ -49,7 +49,7 @@ local function exit_code(e)
 end
 
 local function handler(e)
-  if getmetatable(e) == ExitMT then return e end
+  if getmetatable(e) == ExitMT or require("netns.check_core").is_stop(e) then return e end
   local s = type(e) == "table" and e.message or tostring(e)
   if type(s) ~= "string" then s = tostring(e) end
   if s:match("interrupted %(%w+%)$") then return s end
@@ -113,7 +113,13 @@ function M.main(chunk, args, opts)
   os.exit = real_exit
 
   if not ok then
-    if getmetatable(err) == ExitMT then explicit = exit_code(err) else code, msg = 2, err end
+    if getmetatable(err) == ExitMT then
+      explicit = exit_code(err)
+    elseif not require("netns.check_core").is_stop(err) then
+      -- A check that stopped the run (fail_fast, stop_on_failure) is a
+      -- failed check, reported as one: status 1, no traceback.
+      code, msg = 2, err
+    end
   end
   local tok, problems = pcall(finish_labs, o, out)
   if not tok then

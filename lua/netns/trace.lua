@@ -333,6 +333,7 @@ local function call(self, ...)
 end
 local wrapper
 wrapper = function(self, ...)
+  if type(self) == "table" and type(rawget(self, "ns")) == "userdata" then self = rawget(self, "ns") end
   if type(self) ~= "userdata" then local NAME = orig; return NAME(self, ...) end
   before(describe, is_query, self, ...)
   M.NAME = orig
