@@ -9,6 +9,9 @@
 #include <string.h>
 #include <linux/neighbour.h>
 
+#include <stdio.h>
+
+#include "fdb.h"
 #include "lua_util.h"
 #include "neigh.h"
 
@@ -238,12 +241,37 @@ static int m_fdb(lua_State *L)
 	return 1;
 }
 
+/** ns:fdb_add{dev=, mac=, static=false}: as `bridge fdb replace MAC dev DEV master
+ * dynamic` (or `static`): the bridge whose port dev is forwards frames for mac to
+ * dev; a dynamic entry ages out like a learnt one. */
+static int m_fdb_add(lua_State *L)
+{
+	static const char *const keys[] = { "dev", "mac", "static", NULL };
+	struct nsl_ns *ns = lnsl_checkns(L, 1);
+	const char *dev = NULL;
+	unsigned char mac[6];
+	char text[18];
+	int is_static = 0, err;
+
+	lnsl_checkopts(L, 2, keys);
+	required(L, 2, "dev", lnsl_optifname(L, 2, "dev", &dev));
+	required(L, 2, "mac", lnsl_optmac(L, 2, "mac", mac));
+	lnsl_optboolean(L, 2, "static", &is_static);
+	if ((err = nsl_fdb_add(ns, dev, mac, is_static)) < 0) {
+		snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x",
+			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return lnsl_fail(L, err, "add fdb %s dev \"%s\" in %s", text, dev, ns->label);
+	}
+	return 0;
+}
+
 static const luaL_Reg methods[] = {
 	{ "neighs", m_neighs },
 	{ "neigh_add", m_neigh_add },
 	{ "neigh_del", m_neigh_del },
 	{ "neigh_flush", m_neigh_flush },
 	{ "fdb", m_fdb },
+	{ "fdb_add", m_fdb_add },
 	{ NULL, NULL }
 };
 
