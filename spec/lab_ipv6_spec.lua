@@ -68,6 +68,14 @@ describe("a lab's IPv6", function()
     assert.is_false(disabled(a, "eth0"))
     assert.is_true(families(b, "eth0").inet6)
     assert.is_true(disabled(l.prefix .. "sw", "p1"))
+    -- c is silent (no IPv6): its switch was told where it is, as if learnt
+    local mac = l:node("c").ns:link_get("eth0").mac
+    local found
+    for _, e in ipairs(l:node("sw").ns:fdb { dev = "p2" }) do
+      if e.mac == mac then found = e end
+    end
+    assert.is_truthy(found, "sw knows c's MAC on p2 right after up")
+    assert.is_false(found.permanent)
     assert.is_true(l:reachable("c", "192.0.2.1"))
   end)
 

@@ -216,6 +216,8 @@ describe("netns.trace", function()
       assert.equal(("ip -n %s neigh del 192.0.2.2 dev eth0"):format(name),
         trace.command("neigh_del", ns, { dev = "eth0", address = "192.0.2.2" }))
       assert.equal(("bridge -n %s fdb show dev eth0"):format(name), trace.command("fdb", ns, { dev = "eth0" }))
+      assert.equal(("bridge -n %s fdb replace 02:00:5e:00:53:01 dev p1 master dynamic"):format(name),
+        trace.command("fdb_add", ns, { dev = "p1", mac = "02:00:5e:00:53:01" }))
       assert.equal(("ip netns exec %s sh -c 'echo it'\\''s'"):format(name),
         trace.command("exec", ns, { "sh", "-c", "echo it's" }))
       assert.equal(("ip -n %s addr add 192.0.2.1/24 brd 192.0.2.127 dev eth0 label eth0:1"):format(name),

@@ -312,7 +312,10 @@ M.ping_all = core.api(function(lab, opts)
       tostring((st or M.neigh_stats(fam)).gc_thresh3 or "?"), fam == "inet6" and "ipv6" or "ipv4")
   end
 
-  local g = grid(nodes, matrix, expect_of)
+  -- The grid is N^2 cells of text: 4 million strings for 2000 nodes. Build it
+  -- only where it is shown.
+  local grid_max = opts.grid_max or 40
+  local g = #nodes <= grid_max and grid(nodes, matrix, expect_of) or nil
   local fname = core.FNAME[fam]
   local title = ("ping_all %s: %d nodes, %d pairs, %d reached%s"):format(fname, #nodes, #pairs_, reached,
     #waves > 1 and (", in %d waves"):format(#waves) or "")
@@ -320,7 +323,7 @@ M.ping_all = core.api(function(lab, opts)
   if out == nil then out = core.output() end
   if out then
     local text = { title }
-    if #nodes <= (opts.grid_max or 40) then text[#text + 1] = g end
+    if g then text[#text + 1] = g end
     if #skipped > 0 then text[#text + 1] = ("(no %s address, left out: %s)"):format(fname, table.concat(skipped, ", ")) end
     for i, p in ipairs(mismatches) do
       if i > 20 then text[#text + 1] = ("... and %d more"):format(#mismatches - 20) break end

@@ -237,6 +237,14 @@ local methods = {
     local line = join(w)
     return ns.name and line or exec(ns, { table.unpack(w) })
   end,
+  fdb_add = function(ns, o)
+    o = type(o) == "table" and o or {}
+    local w = { "bridge" }
+    if ns.name then add(w, "-n", ns.name) end
+    add(w, "fdb", "replace", o.mac, "dev", o.dev, "master", o.static and "static" or "dynamic")
+    local line = join(w)
+    return ns.name and line or exec(ns, { table.unpack(w) })
+  end,
   sysctl_set = function(ns, key, value)
     if value == true then value = 1 elseif value == false then value = 0 end
     return exec(ns, { "sysctl", "-w", ("%s=%s"):format(key, tostring(value)) })
