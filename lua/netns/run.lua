@@ -188,6 +188,7 @@ function M.command(name, args, opts)
     return M[name](opts, args)
   end
   current = normalize(opts)
+  configure(current)
   return require("netns.commands").run(name, args, current)
 end
 
