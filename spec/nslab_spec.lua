@@ -100,8 +100,28 @@ describe("nslab, the interpreter", function()
     end
   end)
 
+  it("takes GNU option forms (--junit=FILE, --prefix=P, --prefix P, -eCODE) and leaves what follows the script to it", function()
+    local junit = os.tmpname()
+    local code = "local l = require('netns.lab').new{name='g'}; l:host('a'); io.write(l.nodes.a.nsname, ' ')"
+    local out, rc = run(NSLAB .. " --junit=" .. junit .. " --prefix=p1- -e " .. q(code))
+    assert.are.equal(0, rc, out)
+    assert.are.equal("p1-a ", out)
+    assert.matches("<testsuites", T.read(junit) or "", 1, true)
+    os.remove(junit)
+    out, rc = run(NSLAB .. " --prefix p2- -e" .. q(code))
+    assert.are.equal(0, rc, out)
+    assert.are.equal("p2-a ", out)
+    local p = file("io.write(table.concat(arg, ' '), '|', select('#', ...))")
+    out, rc = run(NSLAB .. " --no-color " .. p .. " --keep --prefix=x -i")
+    assert.are.equal(0, rc, out)
+    assert.are.equal("--keep --prefix=x -i|3", out)
+    out, rc = run(NSLAB .. " --prefix=x -- " .. p .. " -e")
+    assert.are.equal(0, rc, out)
+    assert.are.equal("-e|1", out)
+  end)
+
   it("refuses an unknown option, a missing option argument and a script after clean", function()
-    for _, args in ipairs { "--bogus", "--junit", "-e", "clean x.lua" } do
+    for _, args in ipairs { "--bogus", "--junit", "--prefix", "-e", "--keep=yes", "clean x.lua" } do
       local out, rc = run(NSLAB .. " " .. args)
       assert.are.equal(2, rc, args)
       assert.matches("usage: nslab", out, 1, true)
