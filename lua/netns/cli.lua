@@ -15,7 +15,7 @@
 -- Under nslab, lines come from netns.readline (line editing, completion of
 -- commands, node and interface names, history in ~/.nslab_history or
 -- $NSLAB_HISTORY); under the stock lua5.4, from io.read.
-local ipaddr = require "netns.ipaddr"
+local core = require "netns.check_core"
 local pretty = require "netns.pretty"
 
 local M = {}
@@ -90,54 +90,13 @@ local function find_node(self, name)
   end
 end
 
-local function parsed(ifc)
-  local t = {}
-  for _, s in ipairs(ifc.addrs or {}) do t[#t + 1] = ipaddr.parse(s, true) end
-  return t
-end
-
-local function node_addrs(node)
-  local t = {}
-  for _, ifc in ipairs(node.ifaces or {}) do
-    for _, a in ipairs(parsed(ifc)) do
-      if not (a.family == "inet6" and a.bytes[1] == 0xfe and a.bytes[2] & 0xc0 == 0x80) then
-        t[#t + 1] = a
-      end
-    end
+-- The address of dst that src can reach, as the checks pick it
+-- (check_core.destination: a shared segment, else routed); IPv4 first.
+function M.reach_address(l, src, dst)
+  for _, fam in ipairs({ "inet", "inet6" }) do
+    local ok, addr = pcall(core.destination, l, dst, fam, 1, "cli", src)
+    if ok then return addr end
   end
-  -- a switch placed at a node answers for its bridge there, and the node
-  -- for the switches it carries
-  for _, g in ipairs(node.guests or {}) do
-    for _, a in ipairs(node_addrs(g)) do t[#t + 1] = a end
-  end
-  return t
-end
-
--- The address of dst that src can reach: one on a subnet they share, else
--- the first that a route of src covers (its kernel's main table), else
--- dst's first; IPv4 before IPv6.
-function M.reach_address(src, dst)
-  local mine, theirs = node_addrs(src), node_addrs(dst)
-  table.sort(theirs, function(a, b) return a.family == "inet" and b.family ~= "inet" end)
-  for _, b in ipairs(theirs) do
-    for _, a in ipairs(mine) do
-      if a.family == b.family and a.plen == b.plen and ipaddr.contains(ipaddr.network(a), b) then
-        return ipaddr.tostring(b)
-      end
-    end
-  end
-  local ok, routes = pcall(function() return src.ns:routes() end)
-  if ok then
-    for _, b in ipairs(theirs) do
-      for _, r in ipairs(routes) do
-        if r.family == b.family and r.type == "unicast" then
-          local n = r.dst == "default" and { family = r.family, plen = 0, bytes = b.bytes } or ipaddr.parse(r.dst, true)
-          if n and n.family == b.family and ipaddr.contains(n, b) then return ipaddr.tostring(b) end
-        end
-      end
-    end
-  end
-  return theirs[1] and ipaddr.tostring(theirs[1]) or nil
 end
 
 ---------------------------------------------------------------- commands
@@ -265,8 +224,9 @@ function Session:run_in(node, words, quoted)
   local argv = {}
   for i = 2, #words do
     local w = words[i]
-    local other = not quoted[i] and find_node(self, w)
-    if other and other ~= node then w = M.reach_address(node, other) or w end
+    local other, l = nil, nil
+    if not quoted[i] then other, l = find_node(self, w) end
+    if other and other ~= node then w = M.reach_address(l, node, other) or w end
     argv[#argv + 1] = w
   end
   if not node.ns or node.ns.closed then error(("node '%s' is not up"):format(node.name), 0) end
