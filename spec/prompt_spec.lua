@@ -29,7 +29,7 @@ local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 -- ns1 - router - ns2 on two segments, as the book's chapter 4.
 local LAB = [[
 local lab = require "netns.lab"
-local l = lab.new { name = "%s" }
+local l <close> = lab.new { name = "%s" }  -- under -i, <close> leaves it to the prompt
 l:host("ns1", { default = "router" })
 l:host("ns2", { default = "router" })
 l:router("router")

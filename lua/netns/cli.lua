@@ -20,6 +20,12 @@ local pretty = require "netns.pretty"
 
 local M = {}
 
+-- A mistake in a prompt command (no such node): its message, no traceback.
+local CliError = { __tostring = function(e) return e.message end }
+local function fail(fmt, ...)
+  error(setmetatable({ message = fmt:format(...) }, CliError), 0)
+end
+
 local CHECKS = { "reachable", "unreachable", "expect_link_up", "expect_addr", "expect_route",
   "expect_neigh", "expect_fdb", "expect_sysctl" }
 local COMMANDS = { "help", "nodes", "links", "net", "dump", "pingall", "lab", "exit", "quit" }
@@ -149,7 +155,7 @@ function Session:dump(which)
   local list = all_nodes(self)
   if which then
     local n = find_node(self, which)
-    if not n then error(("no node '%s'"):format(which), 0) end
+    if not n then fail("no node '%s'", which) end
     list = { n }
   end
   for _, n in ipairs(list) do
@@ -188,7 +194,7 @@ function Session:check(name, args)
     local _, owner = find_node(self, pos[1])
     l = owner or l
   end
-  if not l then error("no lab is up", 0) end
+  if not l then fail("no lab is up") end
   -- expect_route takes its route fields before the options
   if name == "expect_route" then
     local fields = {}
@@ -201,7 +207,7 @@ function Session:check(name, args)
 end
 
 function Session:pingall()
-  if not self.lab then error("no lab is up", 0) end
+  if not self.lab then fail("no lab is up") end
   local ok, d = self.lab:ping_all { record = false }
   say("%s  %s", ok and "PASS" or "FAIL", d.name or "ping_all")
 end
@@ -214,7 +220,7 @@ function Session:select(name)
   for _, l in ipairs(self.labs) do
     if l.name == name then self.lab = l; return end
   end
-  error(("no lab '%s'"):format(name), 0)
+  fail("no lab '%s'", name)
 end
 
 -- NODE cmd args...: in the node's namespace, in our terminal's process
@@ -229,7 +235,7 @@ function Session:run_in(node, words, quoted)
     if other and other ~= node then w = M.reach_address(l, node, other) or w end
     argv[#argv + 1] = w
   end
-  if not node.ns or node.ns.closed then error(("node '%s' is not up"):format(node.name), 0) end
+  if not node.ns or node.ns.closed then fail("node '%s' is not up", node.name) end
   local function run() return node.ns:exec(argv, { capture = false }) end
   io.stdout:flush() -- what we printed comes before what the command prints
   local r = self.rl and self.rl.foreground(run) or run()
@@ -379,14 +385,17 @@ function M.prompt(labs, opts)
     local lok, go = xpcall(self.line, function(e)
       if type(e) == "string" and e:match("interrupted %(%w+%)$") then return e end
       if type(e) == "table" and tostring(e):match("^os%.exit%(") then return e end
-      return debug.traceback(message(e), 2)
+      -- our commands' mistakes and the system's errors (netns.Error): the
+      -- message; an error in the user's Lua: its traceback, up to the prompt
+      if type(e) == "table" then return message(e) end
+      return (debug.traceback(message(e), 2):gsub("\n[^\n]*netns/cli%.lua.*$", ""))
     end, self, line)
     if not lok then
       local sig = self.rl and self.rl.interrupted()
       if sig and sig ~= "INT" then error(go, 0) end -- SIGTERM, SIGHUP: leave, tear down
       if type(go) == "table" and tostring(go):match("^os%.exit%(") then error(go, 0) end
       if self.rl then self.rl.clear_interrupt() end
-      io.stderr:write("nslab: ", message(go), "\n")
+      io.stderr:write("nslab: ", tostring(go), "\n")
     elseif go == false then
       break
     end

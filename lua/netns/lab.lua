@@ -32,10 +32,11 @@ local Lab = {}
 local LabMT = { __name = "netns.Lab" }
 
 -- Set by the runner (netns.run) for the labs of a run: prefix (put before
--- every lab's own prefix; NSLAB_PREFIX outside nslab) and keep (--keep: a
--- lab going out of scope stays up for the runner to keep).
+-- every lab's own prefix; NSLAB_PREFIX outside nslab), keep (--keep: a
+-- lab going out of scope stays up for the runner to keep) and prompt (-i:
+-- it stays up for the prompt after the script, and goes when that ends).
 local env_prefix = os.getenv("NSLAB_PREFIX")
-lab.options = { prefix = env_prefix ~= "" and env_prefix or nil, keep = false }
+lab.options = { prefix = env_prefix ~= "" and env_prefix or nil, keep = false, prompt = false }
 
 -- A node is a plain table; Namespace methods called on it work on its
 -- namespace (node:exec{...}, node:ping(...), node:route_add{...}): the
@@ -89,6 +90,8 @@ local new_keys = {
   name = true, prefix = true, pool = true, hosts = true, routers = true, switches = true,
   links = true, stop_on_failure = true, dad = true, ipv6 = true, icmp_ratelimit = true,
 }
+-- The fields lab.new takes (topology files are checked against them).
+lab.FIELDS = new_keys
 
 -- lab.new{name=, prefix=, pool=, hosts=, routers=, switches=, links=,
 -- stop_on_failure=, dad=false, ipv6="auto", icmp_ratelimit=false} -> Lab. The lists are the data form of the methods below.
@@ -350,7 +353,9 @@ end
 -- teardown must not replace that error. Under `nslab --keep` the lab stays up
 -- for the runner to keep (an explicit l:down() still removes it).
 LabMT.__close = function(self, err)
-  if lab.options.keep then return end
+  -- --keep, and -i (the prompt after the script owns the lab; the runner
+  -- tears it down when the prompt ends)
+  if lab.options.keep or lab.options.prompt then return end
   if err ~= nil then
     pcall(updown.teardown, self)
   else

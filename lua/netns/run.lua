@@ -62,6 +62,7 @@ local function configure(o)
   core.options.fail_fast = o.fail_fast == true
   core.options.out = o.tap and io.stderr or nil -- TAP owns stdout
   lab.options.prefix, lab.options.keep = o.prefix, o.keep == true
+  lab.options.prompt = o.interactive == true
 end
 
 -- Tears down (or keeps) every lab still up; returns a list of problems.

@@ -164,8 +164,7 @@ end
 
 ---------------------------------------------------------------- the lab
 
-local top_keys = { name = true, prefix = true, pool = true, hosts = true, routers = true,
-  switches = true, links = true, stop_on_failure = true, dad = true }
+local NODE_LISTS = { hosts = true, routers = true, switches = true, links = true }
 
 -- Declares the lab from data, each declaration at its line: topo.where()
 -- answers with topo.location while it is set.
@@ -175,9 +174,9 @@ local function build(data, name, lines, keylines, opts)
   if type(data) ~= "table" then fail(at(1), "a lab description (a mapping) expected, got %s", type(data)) end
   local kl = keylines[data] or {}
   for k in pairs(data) do
-    if not top_keys[k] then
+    if not lab.FIELDS[k] then
       local known = {}
-      for x in pairs(top_keys) do known[#known + 1] = x end
+      for x in pairs(lab.FIELDS) do known[#known + 1] = x end
       table.sort(known)
       fail(at(kl[k]), "unknown key '%s' (known: %s)", tostring(k), table.concat(known, ", "))
     end
@@ -187,8 +186,10 @@ local function build(data, name, lines, keylines, opts)
     topo.location = at(kl.name or lines[data])
     local prefix = data.prefix
     if opts and opts.prefix then prefix = opts.prefix .. (prefix or "") end
-    l = lab.new { name = data.name, prefix = prefix, pool = data.pool,
-      stop_on_failure = data.stop_on_failure, dad = data.dad }
+    local desc = {}
+    for k, v in pairs(data) do if not NODE_LISTS[k] then desc[k] = v end end
+    desc.prefix = prefix
+    l = lab.new(desc)
     for _, kind in ipairs({ "host", "router", "switch" }) do
       local key = kind == "switch" and "switches" or kind .. "s"
       local list = data[key]
