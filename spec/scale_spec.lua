@@ -95,4 +95,72 @@ describe("scale", function()
     assert.is_true(rss1 - rss0 < 4096, ("VmRSS grew from %d KiB to %d KiB"):format(rss0, rss1))
     assert.are.same({}, listed(prefix))
   end)
+
+  it("builds 1000 hosts on a tree of switches, a sampled ping_all of 1000 pairs passes, and down leaves nothing", function()
+    local prefix = T.name("TR") .. "-"
+    local name = prefix:gsub("%-$", "") .. "tree"
+    local l = T.track_lab(lab.new { name = name, prefix = prefix })
+    l:switch("core")
+    for s = 1, 2 do
+      l:switch("s" .. s)
+      l:link("core:c" .. s, ("s%d:up"):format(s))
+    end
+    for i = 1, 1000 do
+      l:host("h" .. i)
+      l:link(("s%d:p%d"):format((i - 1) // 500 + 1, i), ("h%d:eth0 10.211.%d.%d/16"):format(i, i >> 8, i & 255))
+    end
+    l:up()
+    assert.are.equal(1003, #listed(prefix))
+    -- Each host pings the next (h500 -> h501 crosses the core). The kernel's
+    -- neighbour table is shared by the whole machine (1024 dynamic entries):
+    -- the sampled pairs get permanent entries, as bench/tree_nslab.lua does.
+    local mac = {}
+    for i = 1, 1000 do mac[i] = l:node("h" .. i).ns:link_get("eth0").mac end
+    local function ip(i) return ("10.211.%d.%d"):format(i >> 8, i & 255) end
+    for i = 1, 1000 do
+      local j = i % 1000 + 1
+      l:node("h" .. i).ns:neigh_add { dev = "eth0", address = ip(j), mac = mac[j] }
+      l:node("h" .. j).ns:neigh_add { dev = "eth0", address = ip(i), mac = mac[i], replace = true }
+    end
+    local ok, detail = l:ping_all { sample = 1, out = false, record = false, timeout = 3 }
+    assert.is_true(ok, tostring(detail))
+    assert.are.equal(1000, #detail.pairs)
+    assert.is_nil(detail.grid, "no 1000 x 1000 grid of text nobody sees")
+    l:down()
+    assert.are.same({}, listed(prefix))
+    assert.are.same({}, journals(name))
+  end)
+
+  it("refuses a switch of more ports than a bridge takes, at its line, before anything is made", function()
+    local prefix = T.name("BP") .. "-"
+    local l = T.track_lab(lab.new { name = "ports", prefix = prefix })
+    l:switch("sw") local line = debug.getinfo(1, "l").currentline
+    for i = 1, 1024 do
+      l:host("h" .. i)
+      l:link("sw:p" .. i, "h" .. i)
+    end
+    local ok, e = pcall(l.up, l)
+    assert.is_false(ok)
+    assert.matches("scale_spec%.lua:" .. line .. ": switch 'sw' has 1024 ports; a Linux bridge takes at most 1023", tostring(e))
+    assert.are.same({}, listed(prefix))
+  end)
+
+  it("refuses a lab that cannot fit under the open-files limit, before anything is made", function()
+    local prefix = T.name("FD") .. "-"
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+local lab = require "netns.lab"
+local l = lab.new { name = "fds", prefix = %q }
+l:switch("sw")
+for i = 1, 100 do l:host("h" .. i); l:link("sw:p" .. i, "h" .. i .. ":eth0 10.212.0." .. i .. "/24") end
+l:up()
+]]):format(prefix))
+    f:close()
+    local out, ok = T.run(("prlimit --nofile=100:100 %s %s"):format(os.getenv("NSLAB") or "build/nslab", script))
+    os.remove(script)
+    assert.is_falsy(ok)
+    assert.matches(":5: lab 'fds': 101 namespaces need about 165 open files, and the limit is 100", out)
+    assert.are.same({}, listed(prefix))
+  end)
 end)

@@ -5,17 +5,24 @@
  * methods here. netns.Namespace is the methods table, so Lua code can extend
  * handles with methods of its own. The module sets no globals.
  */
+#include <sys/resource.h>
+
 #include "lua_util.h"
 #include "netns.h"
 #include "netlink.h"
 
 #define NSLAB_VERSION "0.1.0"
 
-/** netns.stats() -> { netlink_sockets = n }: resources held, for tests and benchmarks. */
+/** netns.stats() -> { netlink_sockets = n, nofile = n }: resources held, for tests and benchmarks. */
 static int l_stats(lua_State *L)
 {
-	lua_createtable(L, 0, 1);
+	struct rlimit rl;
+
+	lua_createtable(L, 0, 2);
 	lnsl_setinteger(L, "netlink_sockets", nsl_nl_open_count());
+	/* A lab holds one fd per namespace: it checks this before making any. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		lnsl_setinteger(L, "nofile", rl.rlim_cur == RLIM_INFINITY ? LUA_MAXINTEGER : (lua_Integer)rl.rlim_cur);
 	return 1;
 }
 

@@ -235,7 +235,8 @@ end
 
 -- l:up() -> l: validates, then creates everything (see netns.lab_updown).
 function Lab:up()
-  if self.state ~= "down" then topo.fail(topo.where(), "lab '%s' is already up", self.name) end
+  self.up_where = topo.where()
+  if self.state ~= "down" then topo.fail(self.up_where, "lab '%s' is already up", self.name) end
   ensure_valid(self)
   if lab.on_up then return lab.on_up(self) end -- `nslab graph`: describe, do not build
   return updown.up(self)

@@ -297,8 +297,26 @@ local function check_free(self, nodes)
   end
 end
 
+-- A lab holds an fd per namespace (its handle) while it is up, and checks and
+-- commands need a few more (ping sockets, pipes, the journal): a lab that
+-- cannot fit under the open-files limit is refused here, before anything is
+-- made, not halfway through with EMFILE. (The module's netlink sockets adapt:
+-- at most a quarter of the limit.)
+M.FD_RESERVE = 64
+
+local function check_fds(self, nodes)
+  local limit = netns.stats().nofile
+  local need = #nodes + M.FD_RESERVE
+  if limit and need > limit then
+    error(("%s: lab '%s': %d namespaces need about %d open files, and the limit is %d "
+      .. "(ulimit -n; nslab raises its soft limit to the hard one): raise the hard limit "
+      .. "or split the lab"):format(self.up_where or self.where, self.name, #nodes, need, limit), 0)
+  end
+end
+
 function M.up(self)
   local nodes = M.ns_nodes(self)
+  check_fds(self, nodes)
   check_free(self, nodes)
   local plan = {}
   for _, node in ipairs(nodes) do plan[#plan + 1] = { kind = "ns", name = node.nsname, node = node.name } end

@@ -66,6 +66,21 @@ local function attach(lab, err)
   end
 end
 
+-- The kernel numbers a bridge's ports with 10 bits and keeps 0 for itself:
+-- the 1024th port fails with EXFULL, halfway through up(). Said at the
+-- switch's line instead, before anything is made.
+V.BRIDGE_MAX_PORTS = 1023
+
+local function check_ports(lab, err)
+  for _, node in ipairs(lab.order) do
+    if node.bridge and #node.ifaces - 1 > V.BRIDGE_MAX_PORTS then
+      err(node.where, "switch '%s' has %d ports; a Linux bridge takes at most %d: "
+        .. "split it into a tree of switches (switches linked to a core switch)",
+        node.name, #node.ifaces - 1, V.BRIDGE_MAX_PORTS)
+    end
+  end
+end
+
 -- Every interface in a node's namespace: its own and those of switches at it.
 function V.ns_ifaces(node)
   local t = copy(node.ifaces)
@@ -378,6 +393,7 @@ function V.validate(lab)
     errs[#errs + 1] = ("%s: %s"):format(where, fmt:format(...))
   end
   attach(lab, err)
+  check_ports(lab, err)
   name_ifaces(lab, err)
   local segs = segments(lab)
   auto_address(lab, segs, err)
