@@ -7,22 +7,8 @@ local json = require "dkjson"
 local lab = require "netns.lab"
 
 local NSLAB = os.getenv("NSLAB") or "build/nslab"
-local files = {}
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  p = p .. (ext or "")
-  files[#files + 1] = p
-  return p
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local tmp = T.tmp
+local function write(ext, text) return T.tmpfile(text, ext) end
 
 local function namespaces()
   local t = {}
@@ -32,10 +18,7 @@ local function namespaces()
 end
 
 describe("nslab graph", function()
-  after_each(function()
-    for _, f in ipairs(files) do os.remove(f) end
-    files = {}
-  end)
+  after_each(T.cleanup)
 
   it("draws examples/two_routers.lua as DOT that graphviz lays out: a node per lab node, an edge per link between interface ports", function()
     local before = namespaces()
@@ -61,7 +44,7 @@ describe("nslab graph", function()
   end)
 
   it("stops a script at its first up(): the checks after it do not run", function()
-    local script = write(tmp(".lua"), [[
+    local script = write(".lua", [[
       local l = require("netns.lab").new { name = "g" }
       l:host("a"); l:host("b")
       l:link("a 10.9.0.1/30", "b 10.9.0.2/30")
@@ -111,7 +94,7 @@ for l in g["links"]:
         assert set(e) == {"node", "interface", "addresses"}, e
 print(len(g["nodes"]), len(g["links"]), g["links"][1]["a"]["interface"], g["links"][1]["b"]["addresses"][0])
 ]]
-    local pyf = write(tmp(".py"), py)
+    local pyf = write(".py", py)
     local r, pok = T.run("python3 " .. pyf .. " " .. jf)
     assert.is_true(pok, r)
     assert.are.equal("4 3 gw1-veth1 203.0.113.2/24\n", r)

@@ -6,23 +6,8 @@ local T = require "spec.testlib"
 local json = require "dkjson"
 
 local NSLAB = os.getenv("NSLAB") or "build/nslab"
-local files = {}
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  p = p .. (ext or "")
-  files[#files + 1] = p
-  return p
-end
-
-local function write(ext, text)
-  local p = tmp(ext)
-  local f = assert(io.open(p, "w"))
-  f:write(text)
-  f:close()
-  return p
-end
+local tmp = T.tmp
+local function write(ext, text) return T.tmpfile(text, ext) end
 
 describe("inspecting a running lab", function()
   local pidfile, name, prefix
@@ -44,10 +29,9 @@ describe("inspecting a running lab", function()
       print("ready"); io.stdout:flush()
       p:wait()
     ]]):format(name))
-    os.execute(("%s --prefix=%s %s > %s.out 2>&1 & echo $! > %s"):format(NSLAB, prefix, script, pidfile, pidfile))
-    files[#files + 1] = pidfile .. ".out"
-    assert(T.wait_until(function() return (T.read(pidfile .. ".out") or ""):find("ready") ~= nil end, 20),
-      T.read(pidfile .. ".out"))
+    local out = tmp(".out")
+    os.execute(("%s --prefix=%s %s > %s 2>&1 & echo $! > %s"):format(NSLAB, prefix, script, out, pidfile))
+    assert(T.wait_until(function() return (T.read(out) or ""):find("ready") ~= nil end, 20), T.read(out))
   end)
 
   after_each(function()
@@ -57,8 +41,6 @@ describe("inspecting a running lab", function()
       T.wait_until(function() return T.read("/proc/" .. pid .. "/stat") == nil end, 20)
     end
     for _, n in ipairs({ "ns1", "ns2", "router" }) do T.track(prefix .. n) end
-    for _, f in ipairs(files) do os.remove(f) end
-    files = {}
     T.cleanup()
   end)
 

@@ -7,22 +7,8 @@ local T = require "spec.testlib"
 local pretty = require "netns.pretty"
 
 local NSLAB = os.getenv("NSLAB") or "build/nslab"
-local files = {}
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  p = p .. (ext or "")
-  files[#files + 1] = p
-  return p
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local tmp = T.tmp
+local function write(ext, text) return T.tmpfile(text, ext) end
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
@@ -41,7 +27,7 @@ l:up()
 
 local function lab_script(extra)
   local name = T.name("P"):gsub("%-", "_")
-  return write(tmp(".lua"), LAB:format(name, extra or "")), name
+  return write(".lua", LAB:format(name, extra or "")), name
 end
 
 local function gone(prefix)
@@ -52,16 +38,12 @@ local function gone(prefix)
 end
 
 describe("the prompt through a pipe", function()
-  after_each(function()
-    for _, f in ipairs(files) do os.remove(f) end
-    files = {}
-    T.cleanup()
-  end)
+  after_each(T.cleanup)
 
   it("runs a node's command with node names as addresses it can reach, then tears the lab down", function()
     local script = lab_script()
     local prefix = T.name("p") .. "-"
-    local input = write(tmp(), table.concat({
+    local input = write(nil, table.concat({
       "ns1 ping -c1 -W3 ns2",          -- ns2 is on another segment: its address, routed
       "router ping -c1 -W3 ns1",       -- the router shares ns1's segment
       "ns1 sh -c 'exit 3'",
@@ -90,7 +72,7 @@ describe("the prompt through a pipe", function()
   it("evaluates Lua with nodes by name and prints results readably", function()
     local script = lab_script()
     local prefix = T.name("p") .. "-"
-    local input = write(tmp(), table.concat({
+    local input = write(nil, table.concat({
       "x = 20", "x + 1", "{ b = { 2, 3 }, a = 'x' }", "ns1.kind, #ns1:links()",
       "lab:address('ns2')", "for i = 1, 2 do", "print('i' .. i)", "end", "error('boom')", "1 + 1",
     }, "\n") .. "\n")
@@ -109,7 +91,7 @@ describe("the prompt through a pipe", function()
   it("stops at l:cli() in a script with the lab up and goes on after it", function()
     local script = lab_script('print("before"); l:cli(); print("after", l.state)')
     local prefix = T.name("p") .. "-"
-    local input = write(tmp(), "ns1 ip -br addr show dev ns1-veth0\nexit\n")
+    local input = write(nil, "ns1 ip -br addr show dev ns1-veth0\nexit\n")
     local out, ok = T.run(("%s --prefix=%s %s < %s"):format(NSLAB, prefix, script, input))
     assert.is_true(ok, out)
     assert.matches("before\n.*192%.0%.2%.1/24.*after\tup\n", out)
@@ -119,7 +101,7 @@ describe("the prompt through a pipe", function()
   it("prompts also after the script's error, with what it had built, and exits 2", function()
     local script = lab_script('error("stage 2 broke")')
     local prefix = T.name("p") .. "-"
-    local input = write(tmp(), "ns1 true\nprint('still', lab.state)\n")
+    local input = write(nil, "ns1 true\nprint('still', lab.state)\n")
     local out, ok = T.run(("(%s --prefix=%s -i %s < %s 2>&1; echo rc=$?)"):format(NSLAB, prefix, script, input))
     assert.is_true(ok)
     assert.matches("stage 2 broke", out, 1, true)
@@ -145,8 +127,6 @@ describe("the prompt on a terminal (tmux)", function()
   after_each(function()
     if server then os.execute("tmux -L " .. server .. " kill-server 2>/dev/null") end
     server = nil
-    for _, f in ipairs(files) do os.remove(f) end
-    files = {}
     T.cleanup()
   end)
 

@@ -45,7 +45,30 @@ function T.track_lab(l)
   return l
 end
 
+-- Temporary files: a fresh path (ext appended, e.g. ".yaml"), removed by
+-- T.cleanup(); T.tmpfile writes text into one and returns its path.
+local temps = {}
+function T.tmp(ext)
+  local p = os.tmpname()
+  os.remove(p)
+  p = p .. (ext or "")
+  temps[#temps + 1] = p
+  return p
+end
+
+function T.tmpfile(text, ext)
+  local p = T.tmp(ext)
+  local f = assert(io.open(p, "w"))
+  f:write(text)
+  f:close()
+  return p
+end
+
 function T.cleanup()
+  for i = #temps, 1, -1 do
+    os.remove(temps[i])
+    temps[i] = nil
+  end
   for l in pairs(labs) do
     pcall(l.down, l)
     for _, node in pairs(l.nodes) do T.track(node.nsname) end

@@ -7,23 +7,8 @@ local lab = require "netns.lab"
 local journal = require "netns.journal"
 
 local NSLAB = os.getenv("NSLAB") or "build/nslab"
-local files = {}
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  p = p .. (ext or "")
-  files[#files + 1] = p
-  return p
-end
-
-local function write(ext, text)
-  local p = tmp(ext)
-  local f = assert(io.open(p, "w"))
-  f:write(text)
-  f:close()
-  return p
-end
+local tmp = T.tmp
+local function write(ext, text) return T.tmpfile(text, ext) end
 
 local function ours(prefix)
   local t = {}
@@ -66,11 +51,7 @@ local JSON = [[
 ]]
 
 describe("nslab up and down", function()
-  after_each(function()
-    for _, f in ipairs(files) do os.remove(f) end
-    files = {}
-    T.cleanup()
-  end)
+  after_each(T.cleanup)
 
   for _, form in ipairs({ { ".yaml", YAML }, { ".json", JSON } }) do
     it(("bring up the lab of a %s file, leave it up with a way in, and take it down"):format(form[1]), function()
@@ -141,11 +122,7 @@ describe("nslab up and down", function()
 end)
 
 describe("lab.load", function()
-  after_each(function()
-    for _, f in ipairs(files) do os.remove(f) end
-    files = {}
-    T.cleanup()
-  end)
+  after_each(T.cleanup)
 
   it("declares the lab of a YAML file as lab.new would, each declaration at the file's line", function()
     local file = write(".yaml", YAML:format("loaded"))
