@@ -98,6 +98,26 @@ describe("the prompt through a pipe", function()
     assert.is_true(gone(prefix))
   end)
 
+  it("works from l:cli() under the stock lua5.4, reading lines with io.read", function()
+    local prefix = T.name("s") .. "-"
+    local script = write(".lua", ([[
+      local lab = require "netns.lab"
+      local l <close> = lab.new { name = "stock", prefix = "%s" }
+      l:host("a"); l:host("b")
+      l:link("a 10.9.0.1/30", "b 10.9.0.2/30")
+      l:up()
+      l:cli()
+      print("done", l.state)
+    ]]):format(prefix))
+    local input = write(nil, "a ping -c1 -W3 b\n{ 1, 2 }\n")
+    local out, ok = T.run(("lua5.4 %s < %s"):format(script, input))
+    assert.is_true(ok, out)
+    assert.matches("nslab> PING 10.9.0.2", out, 1, true)
+    assert.matches("nslab> { 1, 2 }\n", out, 1, true)
+    assert.matches("done\tup\n$", out)
+    assert.is_true(gone(prefix))
+  end)
+
   it("prompts also after the script's error, with what it had built, and exits 2", function()
     local script = lab_script('error("stage 2 broke")')
     local prefix = T.name("p") .. "-"

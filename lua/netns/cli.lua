@@ -160,19 +160,8 @@ function Session:dump(which)
   end
   for _, n in ipairs(list) do
     if not n.at and n.ns and not n.ns.closed then
-      local s = inspect.namespace(n.ns)
       say("%s (%s, netns %s)", n.name, n.kind, n.nsname)
-      for _, i in ipairs(s.interfaces) do
-        local a = {}
-        for _, x in ipairs(i.addresses) do a[#a + 1] = x.cidr end
-        say("  %-12s %-5s %-17s %s", i.name, i.state or "?", i.mac or "", table.concat(a, " "))
-      end
-      for _, r in ipairs(s.routes) do
-        if r.type == "unicast" or r.type == "blackhole" or r.type == "unreachable" or r.type == "prohibit" then
-          say("  route %s%s%s%s", r.type ~= "unicast" and (r.type .. " ") or "", r.dst,
-            r.via and (" via " .. r.via) or "", r.dev and (" dev " .. r.dev) or "")
-        end
-      end
+      inspect.write_namespace(out, inspect.namespace(n.ns))
     end
   end
 end
@@ -355,8 +344,10 @@ end
 function M.prompt(labs, opts)
   opts = opts or {}
   local ok, rl = pcall(require, "netns.readline")
+  -- Under the stock lua5.4 (no netns.readline) the prompt is printed, as
+  -- lua.c prints it, whatever standard input is.
   local self = setmetatable({ labs = {}, name = opts.name or "nslab",
-    rl = ok and rl or nil, tty = ok and rl.tty }, Session)
+    rl = ok and rl or nil, tty = not ok or rl.tty }, Session)
   for _, l in ipairs(labs or {}) do self.labs[#self.labs + 1] = l end
   self.lab = self.labs[#self.labs]
   if self.rl then
@@ -364,8 +355,6 @@ function M.prompt(labs, opts)
     local hist = os.getenv("NSLAB_HISTORY") or (home and home .. "/.nslab_history")
     if hist and hist ~= "" then self.rl.history(hist) end
     self.rl.completer(function(text, before) return self:complete(text, before) end)
-  else
-    self.tty = false
   end
   if self.tty then
     local names = {}

@@ -114,20 +114,7 @@ function M.inspect(args)
     state.owner.running and " (running)" or state.kept and " (kept)" or " (gone)"))
   for _, n in ipairs(state.nodes) do
     io.stdout:write(("%s (netns %s)\n"):format(n.node, n.namespace))
-    for _, i in ipairs(n.interfaces) do
-      local a = {}
-      for _, x in ipairs(i.addresses) do a[#a + 1] = x.cidr end
-      io.stdout:write(("  %-12s %-5s %-17s %s\n"):format(i.name, i.state or "?", i.mac or "", table.concat(a, " ")))
-    end
-    for _, r in ipairs(n.routes) do
-      if r.type == "unicast" then
-        io.stdout:write(("  route %s%s%s\n"):format(r.dst, r.via and (" via " .. r.via) or "",
-          r.dev and (" dev " .. r.dev) or ""))
-      end
-    end
-    for _, p in ipairs(n.processes) do
-      io.stdout:write(("  process %d %s\n"):format(p.pid, table.concat(p.argv, " ")))
-    end
+    inspect.write_namespace(io.stdout, n)
   end
   return 0
 end

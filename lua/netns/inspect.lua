@@ -60,6 +60,26 @@ function M.namespace(ns)
   return { interfaces = ifaces, routes = routes, processes = procs }
 end
 
+-- One namespace's state (from M.namespace) as lines for people: each
+-- interface with its state, MAC and addresses, the routes (not the kernel's
+-- local and broadcast ones), the processes.
+function M.write_namespace(out, n)
+  for _, i in ipairs(n.interfaces) do
+    local a = {}
+    for _, x in ipairs(i.addresses) do a[#a + 1] = x.cidr end
+    out:write(("  %-12s %-7s %-17s %s\n"):format(i.name, i.state or "?", i.mac or "", table.concat(a, " ")))
+  end
+  for _, r in ipairs(n.routes) do
+    if r.type == "unicast" or r.type == "blackhole" or r.type == "unreachable" or r.type == "prohibit" then
+      out:write(("  route %s%s%s%s\n"):format(r.type ~= "unicast" and (r.type .. " ") or "", r.dst,
+        r.via and (" via " .. r.via) or "", r.dev and (" dev " .. r.dev) or ""))
+    end
+  end
+  for _, p in ipairs(n.processes) do
+    out:write(("  process %d %s\n"):format(p.pid, table.concat(p.argv, " ")))
+  end
+end
+
 -- What a journal record says about its lab, and the state of each of its
 -- namespaces that still exists.
 function M.lab(r)
