@@ -384,6 +384,7 @@ function M.prompt(labs, opts)
       if sig and sig ~= "INT" then error(go, 0) end -- SIGTERM, SIGHUP: leave, tear down
       if type(go) == "table" and tostring(go):match("^os%.exit%(") then error(go, 0) end
       if self.rl then self.rl.clear_interrupt() end
+      if sig then go = "interrupted" end -- Ctrl-C stopped the statement
       io.stderr:write("nslab: ", tostring(go), "\n")
     elseif go == false then
       break

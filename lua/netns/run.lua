@@ -74,7 +74,7 @@ local function finish_labs(o, out)
       local names = updown.keep(l)
       out:write(("lab '%s' is left up (--keep). Enter it with:\n"):format(l.name))
       for _, n in ipairs(names) do out:write(("  ip netns exec %s bash\n"):format(n)) end
-      out:write("Remove it with: nslab clean\n")
+      out:write(("Look at it with: nslab inspect %s\nRemove it with: nslab down %s (or nslab clean)\n"):format(l.name, l.name))
     else
       local p = updown.teardown(l)
       if p then
