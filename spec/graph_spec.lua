@@ -91,7 +91,7 @@ for n in g["nodes"]:
         assert isinstance(i["name"], str) and isinstance(i["addresses"], list)
 for l in g["links"]:
     for e in (l["a"], l["b"]):
-        assert set(e) == {"node", "interface", "addresses"}, e
+        assert set(e) <= {"node", "interface", "addresses", "impairments"} and "interface" in e, e
 print(len(g["nodes"]), len(g["links"]), g["links"][1]["a"]["interface"], g["links"][1]["b"]["addresses"][0])
 ]]
     local pyf = write(".py", py)
@@ -122,6 +122,12 @@ describe("l:graph()", function()
     local m = json.decode(l:graph("json"))
     assert.are.same({ delay = "10ms", loss = "1%" }, m.links[1].impairments)
     assert.are.equal("down", l.state)
+    -- what is in force for the traffic leaving each end, when the ends differ
+    k.a.impair, k.b.impair = { delay = "10ms" }, { loss = "1%" }
+    assert.matches('label="a->b delay 10ms; b->a loss 1%"', l:graph(), 1, true)
+    m = json.decode(l:graph("json"))
+    assert.are.same({ delay = "10ms" }, m.links[1].a.impairments)
+    assert.are.same({ loss = "1%" }, m.links[1].b.impairments)
     assert.has_error(function() l:graph("svg") end, "graph: unknown format 'svg' (dot, mermaid, json)")
   end)
 

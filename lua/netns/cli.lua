@@ -144,7 +144,7 @@ function Session:links()
       return ("%s:%s%s"):format(x.node, x.interface, a)
     end
     for _, k in ipairs(m.links) do
-      local imp = graph.describe_impairments(k.impairments)
+      local imp = graph.describe_impairments(k)
       say("  %s <-> %s%s", e(k.a), e(k.b), imp and ("  [" .. imp .. "]") or "")
     end
   end

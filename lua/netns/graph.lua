@@ -16,26 +16,23 @@ local M = {}
 
 M.SCHEMA = "nslab-graph/1"
 
--- The impairment fields a link (or its options) may carry; whatever
--- netns.lab names them, these keys are shown when present.
+-- The impairment fields of netns.lab's links (topo.impair_keys): a link
+-- keeps the settings declared for both directions in link.impair, and the
+-- ones in force for the traffic leaving each end in that end's impair.
 local IMPAIRMENTS = { "delay", "jitter", "loss", "rate", "duplicate", "reorder", "corrupt", "limit" }
 
-local function impairments(link)
+local function impairments(t)
+  if type(t) ~= "table" then return nil end
   local found
-  for _, src in ipairs({ link.impair or {}, link.impairments or {}, link.netem or {}, link.opts or {}, link }) do
-    if type(src) == "table" then
-      for _, k in ipairs(IMPAIRMENTS) do
-        local v = src[k]
-        if v ~= nil and (found == nil or found[k] == nil) and type(v) ~= "table" and type(v) ~= "function" then
-          found = found or {}
-          found[k] = v
-        end
-      end
+  for _, k in ipairs(IMPAIRMENTS) do
+    local v = t[k]
+    if v ~= nil and type(v) ~= "table" and type(v) ~= "function" then
+      found = found or {}
+      found[k] = v
     end
   end
   return found
 end
-M.impairments = impairments
 
 local function addrs(ifc)
   local t = {}
@@ -63,21 +60,33 @@ function M.model(lab)
   end
   for _, link in ipairs(lab.links) do
     local function e(x)
-      return { node = x.node.name, interface = x.name, addresses = addrs(x) }
+      return { node = x.node.name, interface = x.name, addresses = addrs(x), impairments = impairments(x.impair) }
     end
-    m.links[#m.links + 1] = { a = e(link.a), b = e(link.b), impairments = impairments(link) }
+    m.links[#m.links + 1] = { a = e(link.a), b = e(link.b), impairments = impairments(link.impair) }
   end
   return m
 end
 
 -- "delay 10ms, loss 1%": an impairments table in a fixed order.
-function M.describe_impairments(imp)
-  if not imp then return nil end
+local function settings(imp)
   local t = {}
   for _, k in ipairs(IMPAIRMENTS) do
     if imp[k] ~= nil then t[#t + 1] = ("%s %s"):format(k, tostring(imp[k])) end
   end
   return table.concat(t, ", ")
+end
+
+-- A model link's impairments as one text, or nil: the same both ways
+-- ("delay 10ms"), or each direction that has some ("ns1->router delay 10ms;
+-- router->ns1 loss 1%").
+function M.describe_impairments(l)
+  local ia, ib = l.a.impairments, l.b.impairments
+  if not ia and not ib then return l.impairments and settings(l.impairments) or nil end
+  if ia and ib and settings(ia) == settings(ib) then return settings(ia) end
+  local t = {}
+  if ia then t[#t + 1] = ("%s->%s %s"):format(l.a.node, l.b.node, settings(ia)) end
+  if ib then t[#t + 1] = ("%s->%s %s"):format(l.b.node, l.a.node, settings(ib)) end
+  return table.concat(t, "; ")
 end
 
 ---------------------------------------------------------------- DOT
@@ -140,7 +149,7 @@ function M.dot(m)
   end
   for _, l in ipairs(m.links) do
     local attrs = {}
-    local imp = M.describe_impairments(l.impairments)
+    local imp = M.describe_impairments(l)
     if imp then attrs[#attrs + 1] = "label=" .. dq(imp); attrs[#attrs + 1] = 'color="#c0392b"' end
     local function ep(e)
       local p = port[e.node] and port[e.node][e.interface]
@@ -178,7 +187,7 @@ function M.mermaid(m)
   end
   for _, l in ipairs(m.links) do
     local label = end_label(l.a):gsub("\n", " ") .. "\n" .. end_label(l.b):gsub("\n", " ")
-    local imp = M.describe_impairments(l.impairments)
+    local imp = M.describe_impairments(l)
     if imp then label = label .. "\n" .. imp end
     out[#out + 1] = ("  %s ---|%s| %s"):format(id[l.a.node], mq(label), id[l.b.node])
   end
