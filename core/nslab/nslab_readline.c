@@ -6,6 +6,8 @@
  *       signal other than SIGINT arrived (its "interrupted" error is raised
  *       by nslab's hook right after); Ctrl-C clears the line being typed.
  *   readline.history(path)                  load it, and append each line to it
+ *   readline.done()                         forget the history, completer and
+ *       matches (the prompt has ended; nothing stays allocated)
  *   readline.completer(fn)                  fn(text, line_before, start) -> {word...}
  *   readline.foreground(fn, ...) -> ...     calls fn with SIGINT ignored by
  *       nslab, as a shell waits for a foreground job: Ctrl-C reaches only the
@@ -42,7 +44,9 @@
 #define HISTORY_LINES 1000
 
 static lua_State *readerL;	/* the state read() runs in, for the completer */
-static char *history_path;
+
+#define HISTORY_KEY "netns.readline.history"
+#define COMPLETER_KEY "netns.readline.completer"
 
 /* Forgets a SIGINT that arrived while waiting for input: it was meant for
  * the line being typed, not for the next statement. */
@@ -52,15 +56,23 @@ static void forget_interrupt(lua_State *L)
 	lua_sethook(L, NULL, 0, 0);
 }
 
-static void remember(const char *line)
+/* Adds a typed line to the history and to the history file, if one is set
+ * (its path is kept in the registry, so nothing here outlives the state). */
+static void remember(lua_State *L, const char *line)
 {
 #ifdef NSLAB_READLINE
+	const char *path;
+
 	if (!*line)
 		return;
 	add_history(line);
-	if (history_path)
-		append_history(1, history_path);
+	lua_getfield(L, LUA_REGISTRYINDEX, HISTORY_KEY);
+	path = lua_tostring(L, -1);
+	if (path)
+		append_history(1, path);
+	lua_pop(L, 1);
 #else
+	(void)L;
 	(void)line;
 #endif
 }
@@ -224,7 +236,7 @@ static char **complete(const char *text, int start, int end)
 	if (L == NULL)
 		return NULL;
 	top = lua_gettop(L);
-	lua_getfield(L, LUA_REGISTRYINDEX, "netns.readline.completer");
+	lua_getfield(L, LUA_REGISTRYINDEX, COMPLETER_KEY);
 	if (lua_isfunction(L, -1)) {
 		lua_pushstring(L, text);
 		lua_pushlstring(L, rl_line_buffer, (size_t)start);
@@ -275,7 +287,7 @@ static int l_read(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	remember(lua_tostring(L, -1));
+	remember(L, lua_tostring(L, -1));
 	return 1;
 }
 
@@ -283,8 +295,8 @@ static int l_history(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 
-	free(history_path);
-	history_path = strdup(path);
+	lua_settop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, HISTORY_KEY);
 #ifdef NSLAB_READLINE
 	if (read_history(path) != 0) {
 		/* append_history needs the file: create it (mode 0600). */
@@ -301,7 +313,20 @@ static int l_completer(lua_State *L)
 	if (!lua_isnil(L, 1))
 		luaL_checktype(L, 1, LUA_TFUNCTION);
 	lua_settop(L, 1);
-	lua_setfield(L, LUA_REGISTRYINDEX, "netns.readline.completer");
+	lua_setfield(L, LUA_REGISTRYINDEX, COMPLETER_KEY);
+	return 0;
+}
+
+static int l_done(lua_State *L)
+{
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, COMPLETER_KEY);
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, HISTORY_KEY);
+#ifdef NSLAB_READLINE
+	free_matches();
+	clear_history();
+#endif
 	return 0;
 }
 
@@ -344,6 +369,7 @@ int nslab_open_readline(lua_State *L)
 		{ "read", l_read },
 		{ "history", l_history },
 		{ "completer", l_completer },
+		{ "done", l_done },
 		{ "foreground", l_foreground },
 		{ "interrupted", l_interrupted },
 		{ "clear_interrupt", l_clear_interrupt },

@@ -396,7 +396,7 @@ function M.prompt(labs, opts)
       if not known then self.labs[#self.labs + 1] = l; self.lab = l end
     end
   end
-  if self.rl then self.rl.completer(nil) end
+  if self.rl then self.rl.done() end
   if self.tty then out:write("\n") end
 end
 
