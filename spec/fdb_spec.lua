@@ -52,4 +52,24 @@ describe("ns:fdb_add", function()
     assert.matches("vlan", T.errcode(sw.fdb_add, sw, { dev = "p1", mac = "02:00:5e:00:53:14", vlan = 1 }))
     assert.is_nil(entry(swname, "02:00:5e:00:53:14"))
   end)
+
+  it("adds many entries in one call, checking every one before sending any", function()
+    local list = {}
+    for i = 1, 300 do list[i] = { dev = "p1", mac = ("02:00:5e:00:%02x:%02x"):format(i >> 8, i & 255) } end
+    sw:fdb_add_many(list)
+    local n = 0
+    for _, e in ipairs(sw:fdb { dev = "p1" }) do
+      if e.mac:match("^02:00:5e:00:0[01]:") and not e.permanent then n = n + 1 end
+    end
+    assert.equal(300, n)
+    assert.matches("entry 2: field 'mac'", T.errcode(sw.fdb_add_many, sw,
+      { { dev = "p1", mac = "02:00:5e:00:53:21" }, { dev = "p1", mac = "bad" } }))
+    assert.matches("entry 1: unknown option 'vlan'", T.errcode(sw.fdb_add_many, sw,
+      { { dev = "p1", mac = "02:00:5e:00:53:21", vlan = 1 } }))
+    assert.is_nil(entry(swname, "02:00:5e:00:53:21"))
+    local ok, e = pcall(sw.fdb_add_many, sw, { { dev = "p1", mac = "02:00:5e:00:53:22" }, { dev = "nope", mac = "02:00:5e:00:53:23" } })
+    assert.is_false(ok)
+    assert.equal("ENODEV", e.code)
+    assert.matches('dev "nope" %(entry 2%)', tostring(e))
+  end)
 end)

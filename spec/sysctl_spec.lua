@@ -61,6 +61,30 @@ describe("ns:sysctl_get and ns:sysctl_set", function()
     assert.are.equal("0", inside(bn, "net/ipv4/ip_forward"))
   end)
 
+  it("set several at once from a table, in the namespace only", function()
+    local ns, name = T.ns("many")
+    local fw = host("net/ipv4/ip_forward")
+    ns:sysctl_set { ["net.ipv4.ip_forward"] = fw ~= "1", ["net.ipv4.icmp_ratelimit"] = 0,
+                    ["net.ipv4.ping_group_range"] = "0 0" }
+    assert.are.equal(fw == "1" and "0" or "1", inside(name, "net/ipv4/ip_forward"))
+    assert.are.equal("0", inside(name, "net/ipv4/icmp_ratelimit"))
+    assert.are.equal("0\t0", inside(name, "net/ipv4/ping_group_range"))
+    assert.are.equal(fw, host("net/ipv4/ip_forward"))
+  end)
+
+  it("check every key and value of a table before writing any", function()
+    local ns, name = T.ns("many")
+    local before = inside(name, "net/ipv4/icmp_ratelimit")
+    assert.matches("sysctl key 'kernel.hostname'", T.errcode(ns.sysctl_set, ns,
+      { ["kernel.hostname"] = "x", ["net.ipv4.icmp_ratelimit"] = 7 }))
+    assert.matches("sysctl 'net.ipv4.icmp_ratelimit': number has no integer representation",
+      T.errcode(ns.sysctl_set, ns, { ["net.ipv4.icmp_ratelimit"] = 1.5 }))
+    assert.matches("sysctl key: string expected", T.errcode(ns.sysctl_set, ns, { 1 }))
+    -- a key the kernel lacks: nothing is written, the error names it
+    assert.equal("ENOENT", T.errcode(ns.sysctl_set, ns, { ["net.ipv4.nope"] = 1, ["net.ipv4.icmp_ratelimit"] = 7 }))
+    assert.are.equal(before, inside(name, "net/ipv4/icmp_ratelimit"))
+  end)
+
   it("take values with spaces and drop the trailing newline", function()
     local ns, name = T.ns("range")
     ns:sysctl_set("net.ipv4.ping_group_range", "0 2147483647")

@@ -18,4 +18,15 @@ struct nsl_ns;
  * (-ENODEV: no such port; -EINVAL from the kernel: PORT is not a bridge port). */
 int nsl_fdb_add(struct nsl_ns *ns, const char *port, const unsigned char mac[6], int is_static);
 
+struct nsl_fdb_entry {
+	const char *port;
+	unsigned char mac[6];
+	int is_static;
+};
+
+/* The same for n entries, sent in batches with their acks read afterwards
+ * (a lab tells a core switch where 10,000 hosts are: one round trip per
+ * batch, not per entry). 0 or the first -errno; *failed is then its index. */
+int nsl_fdb_add_many(struct nsl_ns *ns, const struct nsl_fdb_entry *v, int n, int *failed);
+
 #endif

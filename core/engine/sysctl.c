@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -112,5 +113,61 @@ int nsl_sysctl_set(struct nsl_ns *ns, const char *key, const char *value, size_t
 	else if ((size_t)w != len)
 		err = -EIO;	/* the kernel takes a value in one write or not at all */
 	close(fd);
+	return err;
+}
+
+#define PROC_SYS_NET PROC_SYS "net/"
+#define PATH_MAX_LEN 512
+
+int nsl_sysctl_set_many(struct nsl_ns *ns, const struct nsl_sysctl_kv *v, int n, int *failed)
+{
+	char (*path)[PATH_MAX_LEN] = NULL;
+	int *fd = NULL, dir = -1, err = 0, opened = 0;
+
+	*failed = -1;
+	if (n <= 0)
+		return 0;
+	if (!(path = malloc((size_t)n * sizeof *path)) || !(fd = malloc((size_t)n * sizeof *fd))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		if ((err = nsl_sysctl_path(v[i].key, path[i], sizeof path[i])) < 0) {
+			*failed = i;
+			goto out;
+		}
+	}
+	if ((err = nsl_enter(ns->fd)) < 0)
+		goto out;
+	dir = open(PROC_SYS_NET, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		err = -errno;
+	for (; dir >= 0 && opened < n; opened++) {
+		fd[opened] = openat(dir, path[opened] + sizeof PROC_SYS_NET - 1, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd[opened] < 0) {
+			err = -errno;
+			*failed = opened;
+			break;
+		}
+	}
+	nsl_leave();
+	for (int i = 0; !err && i < n; i++) {
+		ssize_t w;
+
+		do
+			w = write(fd[i], v[i].value, v[i].len);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 || (size_t)w != v[i].len) {
+			err = w < 0 ? -errno : -EIO;
+			*failed = i;
+		}
+	}
+	for (int i = 0; i < opened; i++)
+		close(fd[i]);
+out:
+	if (dir >= 0)
+		close(dir);
+	free(fd);
+	free(path);
 	return err;
 }

@@ -31,4 +31,22 @@ int nsl_sysctl_get(struct nsl_ns *ns, const char *key, char *buf, size_t len);
 /* Writes value (len bytes) in one write(), as sysctl -w does. */
 int nsl_sysctl_set(struct nsl_ns *ns, const char *key, const char *value, size_t len);
 
+/*
+ * Several values in one namespace: every file opened in one visit, relative
+ * to the namespace's /proc/sys/net. Why it matters: the kernel keeps one
+ * /proc/sys/net dentry per namespace, all in one hash chain, so each lookup of
+ * that component walks past every other namespace's (0.1 ms with 500
+ * namespaces, 0.9 ms with 3000): a lab setting 4 sysctls in each of 10,000
+ * namespaces spent minutes there. Once per namespace is the floor.
+ * All keys are checked before anything is opened; on failure nothing is
+ * written if an open failed, and *failed is the index of the key concerned.
+ */
+struct nsl_sysctl_kv {
+	const char *key;
+	const char *value;
+	size_t len;
+};
+
+int nsl_sysctl_set_many(struct nsl_ns *ns, const struct nsl_sysctl_kv *v, int n, int *failed);
+
 #endif

@@ -265,6 +265,72 @@ static int m_fdb_add(lua_State *L)
 	return 0;
 }
 
+/* Entry i of ns:fdb_add_many's list, checked: an argument error names it. */
+static void check_entry(lua_State *L, int i, struct nsl_fdb_entry *e)
+{
+	const char *dev, *mac, *why;
+	size_t len;
+
+	if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
+		luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: table expected, got %s", i, luaL_typename(L, -1)));
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+		if (!k || (strcmp(k, "dev") && strcmp(k, "mac") && strcmp(k, "static")))
+			luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: unknown option '%s' (known: dev, mac, static)",
+							    i, luaL_tolstring(L, -2, NULL)));
+		lua_pop(L, 1);
+	}
+	lua_getfield(L, -1, "dev");
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: field 'dev': string expected", i));
+	dev = lua_tolstring(L, -1, &len);
+	if (nsl_check_ifname(dev, len, &why) < 0)
+		luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: field 'dev': interface name '%s' %s", i, dev, why));
+	lua_getfield(L, -2, "mac");
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: field 'mac': string expected", i));
+	mac = lua_tolstring(L, -1, &len);
+	if (strlen(mac) != len || nsl_parse_mac(mac, e->mac, &why) < 0)
+		luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: field 'mac': '%s': %s", i, mac,
+						    strlen(mac) != len ? "has a NUL byte" : why));
+	lua_getfield(L, -3, "static");
+	e->is_static = lua_toboolean(L, -1);
+	e->port = dev;	/* held by the list, which stays at arg 2 */
+	lua_pop(L, 4);
+}
+
+/** ns:fdb_add_many{{dev=, mac= [, static=]}, ...}: ns:fdb_add for each entry, sent in
+ * batches (one round trip per 256 entries); every entry is checked before any is sent.
+ * Entries for the same port next to each other are looked up once. */
+static int m_fdb_add_many(lua_State *L)
+{
+	struct nsl_ns *ns = lnsl_checkns(L, 1);
+	struct nsl_fdb_entry *v;
+	lua_Integer n;
+	int failed, err;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	n = luaL_len(L, 2);
+	if (n > 1 << 24)
+		luaL_argerror(L, 2, "too many entries");
+	v = (struct nsl_fdb_entry *)lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *v, 0);
+	for (int i = 1; i <= n; i++)
+		check_entry(L, i, &v[i - 1]);
+	if ((err = nsl_fdb_add_many(ns, v, (int)n, &failed)) < 0) {
+		const unsigned char *m;
+		char text[18];
+
+		if (failed < 0)
+			return lnsl_fail(L, err, "add fdb entries in %s", ns->label);
+		m = v[failed].mac;
+		snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		return lnsl_fail(L, err, "add fdb %s dev \"%s\" (entry %d) in %s", text, v[failed].port,
+				 failed + 1, ns->label);
+	}
+	return 0;
+}
+
 static const luaL_Reg methods[] = {
 	{ "neighs", m_neighs },
 	{ "neigh_add", m_neigh_add },
@@ -272,6 +338,7 @@ static const luaL_Reg methods[] = {
 	{ "neigh_flush", m_neigh_flush },
 	{ "fdb", m_fdb },
 	{ "fdb_add", m_fdb_add },
+	{ "fdb_add_many", m_fdb_add_many },
 	{ NULL, NULL }
 };
 

@@ -155,23 +155,76 @@ local function ipv6_off(self, node, count)
 end
 
 -- With IPv6 on, an interface that comes up talks (MLD, router solicitation)
--- and the switch on its segment learns its MAC. With IPv6 off it is silent,
+-- and the switches of its segment learn its MAC. With IPv6 off it is silent,
 -- and the first burst of pings in a big lab floods every echo to every port
 -- until the kernel drops most (2000 hosts: 256 of 2000 pairs answered). So
--- the switch port of every silent end gets the entry the switch would have
--- learnt (dynamic: it ages out like a learnt one; `bridge fdb replace MAC dev
--- PORT master dynamic`).
+-- every switch of the segment gets, for every silent end on it, the entry it
+-- would have learnt: the port the end is on, or the port towards the switch
+-- it is on (dynamic entries: they age out like learnt ones; `bridge fdb
+-- replace MAC dev PORT master dynamic`), one batch per switch.
+
+-- For each switch: the ports leading to each other switch of its segment.
+local function switch_routes(self)
+  local adj = {}
+  for _, link in ipairs(self.links) do
+    local a, b = link.a, link.b
+    if a.master and b.master and a.node ~= b.node then
+      adj[a.node] = adj[a.node] or {}
+      adj[b.node] = adj[b.node] or {}
+      table.insert(adj[a.node], { to = b.node, port = a.name })
+      table.insert(adj[b.node], { to = a.node, port = b.name })
+    end
+  end
+  -- towards[s0] = { {switch, port towards s0}, ... }, breadth first
+  local towards = {}
+  return function(s0)
+    if towards[s0] then return towards[s0] end
+    local seen, list, queue = { [s0] = true }, {}, { s0 }
+    local head = 1
+    while queue[head] do
+      local s = queue[head]
+      head = head + 1
+      for _, edge in ipairs(adj[s] or {}) do
+        if not seen[edge.to] then
+          seen[edge.to] = true
+          queue[#queue + 1] = edge.to
+          -- edge.to reaches s0 through its end of this link
+          for _, back in ipairs(adj[edge.to]) do
+            if back.to == s then list[#list + 1] = { switch = edge.to, port = back.port } break end
+          end
+        end
+      end
+    end
+    towards[s0] = list
+    return list
+  end
+end
+
 local function teach_switches(self, cur)
+  local routes, entries, order = switch_routes(self), {}, {}
+  local function add(sw, port, mac)
+    if not entries[sw] then entries[sw], order[#order + 1] = {}, sw end
+    local t = entries[sw]
+    t[#t + 1] = { dev = port, mac = mac }
+  end
   for _, link in ipairs(self.links) do
     for _, pair in ipairs { { link.a, link.b }, { link.b, link.a } } do
       local e, port = pair[1], pair[2]
       if port.master and not e.master and e.up and (e.node.host or e.node).ipv6_off then
         cur.step, cur.where = "switches", link.where
-        cur.what = ("tell %s where %s:%s is"):format(port.node.name, e.node.name, e.name)
+        cur.what = ("read the MAC of %s:%s"):format(e.node.name, e.name)
         local mac = e.mac or link_get(e.node.ns, e.name).mac
-        port.node.ns:fdb_add { dev = port.name, mac = mac }
+        add(port.node, port.name, mac)
+        for _, r in ipairs(routes(port.node)) do add(r.switch, r.port, mac) end
       end
     end
+  end
+  for _, sw in ipairs(order) do
+    local list = entries[sw]
+    table.sort(list, function(x, y) return x.dev < y.dev end) -- one port lookup each
+    cur.step, cur.where = "switches", sw.where
+    cur.what = ("tell %s where %d silent interfaces are"):format(sw.name, #list)
+    sw.ns:fdb_add_many(list)
   end
 end
 
@@ -188,24 +241,26 @@ local function build(self, nodes, cur)
     made[#made + 1] = { kind = "ns", node = node }
     step("namespaces", node.where, ("bring up lo in %s"):format(node.nsname))
     node.ns:link_set("lo", { up = true })
+    -- The lab's own sysctls, in one visit of the namespace (a lookup under
+    -- /proc/sys/net costs more the more namespaces exist: sysctl.h).
+    local own = {}
     if not self.dad then
       -- Interfaces made from now on skip duplicate address detection, link-local
       -- ones included: IPv6 works at once instead of after a second.
-      step("namespaces", node.where, ("accept_dad=0 in %s"):format(node.nsname))
-      node.ns:sysctl_set("net.ipv6.conf.default.accept_dad", 0)
+      own["net.ipv6.conf.default.accept_dad"] = 0
     end
     if not self.icmp_ratelimit then
       -- Routers limit ICMP errors to about one a second per destination: a
       -- third "net unreachable" check in a row would meet silence. A lab
       -- answers every probe (lab.new{icmp_ratelimit = true} keeps the limit).
-      step("namespaces", node.where, ("no ICMP rate limit in %s"):format(node.nsname))
-      node.ns:sysctl_set("net.ipv4.icmp_ratelimit", 0)
-      node.ns:sysctl_set("net.ipv6.icmp.ratelimit", 0)
+      own["net.ipv4.icmp_ratelimit"] = 0
+      own["net.ipv6.icmp.ratelimit"] = 0
     end
     node.ipv6_off = ipv6_off(self, node, #nodes)
-    if node.ipv6_off then
-      step("namespaces", node.where, ("IPv6 off in %s"):format(node.nsname))
-      node.ns:sysctl_set("net.ipv6.conf.default.disable_ipv6", 1)
+    if node.ipv6_off then own["net.ipv6.conf.default.disable_ipv6"] = 1 end
+    if next(own) then
+      step("namespaces", node.where, ("the lab's sysctls in %s"):format(node.nsname))
+      node.ns:sysctl_set(own)
     end
   end
   for _, node in ipairs(self.order) do

@@ -192,6 +192,15 @@ end
 
 ---------------------------------------------------------------- the table
 
+local function fdb_add(ns, o)
+  o = type(o) == "table" and o or {}
+  local w = { "bridge" }
+  if ns.name then add(w, "-n", ns.name) end
+  add(w, "fdb", "replace", o.mac, "dev", o.dev, "master", o.static and "static" or "dynamic")
+  local line = join(w)
+  return ns.name and line or exec(ns, { table.unpack(w) })
+end
+
 -- Namespace method -> function(self, args...) returning a line or a list.
 local methods = {
   link_add = link_add,
@@ -237,17 +246,26 @@ local methods = {
     local line = join(w)
     return ns.name and line or exec(ns, { table.unpack(w) })
   end,
-  fdb_add = function(ns, o)
-    o = type(o) == "table" and o or {}
-    local w = { "bridge" }
-    if ns.name then add(w, "-n", ns.name) end
-    add(w, "fdb", "replace", o.mac, "dev", o.dev, "master", o.static and "static" or "dynamic")
-    local line = join(w)
-    return ns.name and line or exec(ns, { table.unpack(w) })
+  fdb_add = fdb_add,
+  fdb_add_many = function(ns, list)
+    local lines = {}
+    for i, o in ipairs(type(list) == "table" and list or {}) do
+      lines[i] = fdb_add(ns, o)
+    end
+    return lines
   end,
   sysctl_set = function(ns, key, value)
-    if value == true then value = 1 elseif value == false then value = 0 end
-    return exec(ns, { "sysctl", "-w", ("%s=%s"):format(key, tostring(value)) })
+    local function text(v)
+      if v == true then return "1" elseif v == false then return "0" end
+      return tostring(v)
+    end
+    if type(key) ~= "table" then return exec(ns, { "sysctl", "-w", ("%s=%s"):format(key, text(value)) }) end
+    -- the table form: all in one sysctl -w, in key order, as the module writes them
+    local keys, argv = {}, { "sysctl", "-w" }
+    for k in pairs(key) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do argv[#argv + 1] = ("%s=%s"):format(k, text(key[k])) end
+    return exec(ns, argv)
   end,
   sysctl_get = function(ns, key) return exec(ns, { "sysctl", "-n", key }) end,
   exec = function(ns, argv, o)
