@@ -100,6 +100,13 @@ print(len(g["nodes"]), len(g["links"]), g["links"][1]["a"]["interface"], g["link
     assert.are.equal("4 3 gw1-veth1 203.0.113.2/24\n", r)
   end)
 
+  it("draws the README's picture (make graph-svg redraws it) and its Mermaid block as they are committed", function()
+    local svg = T.run(NSLAB .. " graph examples/two_routers.lua | dot -Tsvg")
+    assert.are.equal(T.read("doc/two_routers.svg"), svg)
+    local mermaid = T.run(NSLAB .. " graph examples/two_routers.lua --format=mermaid")
+    assert.matches("```mermaid\n" .. mermaid .. "```", T.read("README.md"), 1, true)
+  end)
+
   it("draws a topology file, and refuses an unknown format", function()
     local out, ok = T.run(NSLAB .. " graph examples/two_routers.yaml")
     assert.is_true(ok, out)
