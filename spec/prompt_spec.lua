@@ -48,7 +48,7 @@ describe("the prompt through a pipe", function()
       "router ping -c1 -W3 ns1",       -- the router shares ns1's segment
       "ns1 sh -c 'exit 3'",
       "nodes", "links", "dump ns2", "reachable ns1 ns2 ttl=63", "unreachable ns1 ns2",
-      "ns1 ip -br link show dev ns1-veth0",
+      "ns1 ip -br link show dev ns1-veth0", "pingall", "help", "dump nosuch",
     }, "\n") .. "\n")
     local out, ok = T.run(("%s --prefix=%s -i %s < %s"):format(NSLAB, prefix, script, input))
     assert.is_true(ok, out)
@@ -64,6 +64,9 @@ describe("the prompt through a pipe", function()
     assert.matches("PASS  ns1 reaches ns2 (198.51.100.1) with TTL 63", out, 1, true)
     assert.matches("FAIL  ns1 cannot reach ns2", out, 1, true)
     assert.matches("ns1%-veth0@if%d+%s+UP", out)
+    assert.matches("\nPASS  ping_all IPv4 (2 nodes, 2 pairs)\n", out, 1, true) -- pingall: the hosts
+    assert.matches("At this prompt:", out, 1, true)
+    assert.matches("nslab: no node 'nosuch'\n", out, 1, true)
     -- the prompt's checks are not the script's: nothing in the report, exit 0
     assert.not_matches("checks:", out, 1, true)
     assert.is_true(gone(prefix), "the lab was torn down when the prompt ended")
