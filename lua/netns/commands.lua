@@ -234,7 +234,7 @@ function M.run(name, args, run_opts)
   end
   local msg = type(r) == "table" and r.message or tostring(r)
   io.stderr:write(("nslab %s: %s\n"):format(name, tostring(msg)))
-  return name == "down" and 1 or 2
+  return 2
 end
 
 return M
