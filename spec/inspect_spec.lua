@@ -120,4 +120,32 @@ describe("inspecting a running lab", function()
     assert.is_falsy(ok)
     assert.matches("no lab '" .. name .. "_not' is up", out, 1, true)
   end)
+
+  it("gives a shell on a terminal (tmux) where Ctrl-C reaches the shell's command, not nslab", function()
+    local server = T.name("tmux")
+    local rcfile = tmp()
+    os.execute(("tmux -L %s new-session -d -x 120 -y 30 'SHELL=/bin/sh %s shell %s ns1; echo $? > %s'")
+      :format(server, NSLAB, name, rcfile))
+    local function screen() return (T.run("tmux -L " .. server .. " capture-pane -p")) end
+    local function wait_for(s)
+      assert(T.wait_until(function() return screen():find(s, 1, true) ~= nil end, 20), screen())
+    end
+    local ok, err = pcall(function()
+      wait_for("in node ns1 of lab " .. name)
+      os.execute("tmux -L " .. server .. " send-keys 'sleep 100' Enter")
+      assert(T.wait_until(function()
+        for pid in T.run("ip netns pids " .. prefix .. "ns1"):gmatch("%d+") do
+          if (T.read("/proc/" .. pid .. "/cmdline") or ""):find("^sleep%z100%z") then return true end
+        end
+      end, 10), "sleep 100 did not start in ns1")
+      os.execute("tmux -L " .. server .. " send-keys C-c")
+      os.execute("tmux -L " .. server .. " send-keys 'echo alive-$NSLAB_NODE' Enter")
+      wait_for("alive-ns1")
+      os.execute("tmux -L " .. server .. " send-keys 'exit 4' Enter")
+      assert(T.wait_until(function() return T.read(rcfile) ~= nil end, 20), screen())
+    end)
+    os.execute("tmux -L " .. server .. " kill-server 2>/dev/null")
+    assert(ok, err)
+    assert.are.equal("4\n", T.read(rcfile))
+  end)
 end)
