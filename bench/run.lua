@@ -346,6 +346,24 @@ local function matrix_section()
       (r.maxrss_kb or 0) / 1024)
 end
 
+-- The big lab: N hosts on a tree of switches (a bridge takes at most 1023
+-- ports), up, a sampled ping_all (each host to the next), down.
+local function tree_section()
+  local hosts = tonumber(env("BENCH_TREE") or (quick and 1000 or 10000))
+  note("bench: tree of %d hosts", hosts)
+  local cmd = ("%s/nslab bench/tree_nslab.lua %d 1 %st"):format(B, hosts, prefix)
+  local r = parse(sh(("%s -x -- %s 2>>%s"):format(measure, cmd, log)))
+  scrub(prefix .. "t")
+  say("")
+  say("### A big lab: %d hosts on a tree of switches (1000 hosts a leaf switch, leaves on a core), through the lab layer", hosts)
+  say("")
+  if not r.up then say("failed (see %s)", log) return end
+  say("| namespaces | up | sampled ping_all | pairs reached | down | up + down | most fds | peak RSS |")
+  say("|---|---|---|---|---|---|---|---|")
+  say("| %d | %s | %s | %d/%d | %s | %s | %d | %.1f MiB |", r.namespaces, fmt_s(r.up), fmt_s(r.ping), r.reached,
+      r.pairs, fmt_s(r.down), fmt_s(r.up + r.down), r.fds, r.rss_mib)
+end
+
 ---------------------------------------------------------------------------
 say("## Results")
 say("")
@@ -364,5 +382,6 @@ end
 if env("BENCH_CYCLE") ~= "0" then cycle_section() end
 if env("BENCH_MATRIX") ~= "0" then matrix_section() end
 if env("BENCH_PING") ~= "0" then ping_section() end
+if env("BENCH_TREE") ~= "0" then tree_section() end
 local f = io.open(B .. "/bench/results.md", "w")
 if f then f:write(table.concat(out_lines, "\n"), "\n") f:close() end

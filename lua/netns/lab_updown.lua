@@ -457,7 +457,9 @@ function M.teardown(self)
   for _, node in ipairs(list) do
     if handles[node] then held[#held + 1] = handles[node] end
   end
-  local ok, alive = pcall(netns.release, held, 10)
+  -- 10 s, and more for big labs: destroying 10,000 namespaces takes the
+  -- kernel longer than that on a loaded machine.
+  local ok, alive = pcall(netns.release, held, 10 + #held / 500)
   if not ok then
     problems[#problems + 1] = "wait for the namespaces to be destroyed: " .. M.strip(alive)
   elseif alive > 0 then
