@@ -1,14 +1,14 @@
 # nslab: a C core on libnl (the Lua module `netns`), a Lua lab layer, and the
-# `nslab` interpreter that embeds both.
+# `nslab` interpreter that embeds both. As root, or with sudo in front:
 #
-#   make            build build/netns.so and build/nslab
-#   sudo make demo  install missing Debian packages, build, run examples/two_hosts.lua
-#   sudo make test  install missing Debian packages, build, run every spec (busted, via prove)
-#   sudo make test-vm  the same specs inside a qemu guest on Debian's stock kernel
-#   sudo make bench build and run the benchmarks under bench/
-#   sudo make leak-check  valgrind over a scenario that uses every area
-#   make install    PREFIX=/usr/local DESTDIR=   (make uninstall removes exactly that)
-#   make graph-svg  regenerate doc/two_routers.svg (the README's picture)
+#   make             build build/netns.so and build/nslab
+#   make demo        install missing Debian packages, build, run examples/two_hosts.lua
+#   make test        install missing Debian packages, build, run every spec (busted, via prove)
+#   make test-vm     the same specs inside a qemu guest on Debian's stock kernel
+#   make bench       build and run the benchmarks under bench/
+#   make leak-check  valgrind over a scenario that uses every area
+#   make install     PREFIX=/usr/local DESTDIR=   (make uninstall removes exactly that)
+#   make graph-svg   regenerate doc/two_routers.svg (the README's picture)
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LUAV    := 5.4

@@ -80,7 +80,12 @@ describe("netns.trace", function()
       local o, ok = T.run(l)
       assert(ok, l .. ": " .. o)
     end
-    local l = T.ipj("-n", b, "link", "show", "b-eth0")[1]
+    -- The kernel sets the operstate a moment after the link is up: wait for it.
+    local l
+    T.wait_until(function()
+      l = T.ipj("-n", b, "link", "show", "b-eth0")[1]
+      return l.operstate == "UP"
+    end, 10)
     assert.equal("00:00:5e:00:53:02", l.address)
     assert.equal("UP", l.operstate)
     assert.equal(1400, T.ipj("-n", a, "link", "show", "a-eth0")[1].mtu)

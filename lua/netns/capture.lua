@@ -247,7 +247,7 @@ function capture.start(node, ifname, opts)
   end
   local bin = tools.argv0("tcpdump")
   if not bin then
-    error("capture: tcpdump is not installed (Debian package tcpdump; sudo tools/install-deps)", 2)
+    error("capture: tcpdump is not installed (Debian package tcpdump; tools/install-deps as root)", 2)
   end
   local argv = { bin, "-i", ifname, "-e", "-n", "-l", "-tt", "--immediate-mode" }
   if opts.verbose ~= false then argv[#argv + 1] = "-v" end

@@ -103,7 +103,7 @@ function tools.need(names)
   local script = arg and arg[0] or "this scenario"
   io.stderr:write(("%s: needs %s, not found in PATH or the system's bin directories.\n")
     :format(script, table.concat(missing, ", ")))
-  io.stderr:write(("Nothing was changed. Install with: apt-get install %s  (or: sudo tools/install-deps)\n")
+  io.stderr:write(("Nothing was changed. Install with: apt-get install %s  (or, as root: tools/install-deps)\n")
     :format(table.concat(pkgs, " ")))
   io.stderr:flush()
   os.exit(tools.SKIP)
