@@ -2,13 +2,25 @@ local T = require "spec.testlib"
 
 -- A namespace with a veth pair d0 <-> d1 inside (both up), 10.0.0.1/24 and
 -- 2001:db8::1/64 (nodad: usable at once) on d0, so gateways there are on-link.
+-- The kernel gives each end its IPv6 link-local address (and that address's
+-- local route) only once it sees the carrier, a moment after both are up:
+-- wait for both, so that a snapshot of the routes taken next stays true.
+-- (No DAD in this namespace, so no wait for it on top.)
 local function lab(tag)
   local ns, name = T.ns(tag)
+  ns:sysctl_set("net.ipv6.conf.default.accept_dad", 0)
   local out, ok = T.run(("ip -n %s link add d0 type veth peer name d1 && " ..
     "ip -n %s link set d0 up && ip -n %s link set d1 up"):format(name, name, name))
   assert(ok, out)
   ns:addr_add("d0", "10.0.0.1/24")
   ns:addr_add("d0", "2001:db8::1/64", { nodad = true })
+  assert(T.wait_until(function()
+    local n = 0
+    for _, r in ipairs(T.ipj("-n", name, "-6", "route", "show", "table", "local")) do
+      if r.dst:match("^fe80:") then n = n + 1 end
+    end
+    return n == 2
+  end, 10), "d0 and d1 got no IPv6 link-local addresses")
   return ns, name
 end
 
