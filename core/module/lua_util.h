@@ -101,5 +101,6 @@ void lnsl_open_exec(lua_State *L, int module, int methods);
 void lnsl_open_pids(lua_State *L, int module, int methods);
 void lnsl_open_ping(lua_State *L, int module, int methods);
 void lnsl_open_fs(lua_State *L, int module, int methods);
+void lnsl_open_qdisc(lua_State *L, int module, int methods);
 
 #endif
