@@ -142,8 +142,8 @@ static int netem_has(struct nlattr *opts, int type)
 
 /*
  * sch_netem reads its TCA_OPTIONS as a struct followed by attributes, all
- * inside that one attribute; libnl's netem fill leaves TCA_OPTIONS last and
- * stretched to the end of the message. What libnl leaves out is appended
+ * inside that one attribute; libnl's netem fill makes TCA_OPTIONS the last
+ * attribute and stretches it over the ones it adds. What libnl leaves out is appended
  * after it, and TCA_OPTIONS stretched over it too: the rate
  * (TCA_NETEM_RATE, which libnl 3.7 has no setter for), and the
  * correlations, reordering and corruption libnl omits when they are zero.
@@ -165,8 +165,17 @@ static int complete_netem(struct nl_msg *msg, const struct nsl_qdisc *q)
 		{ TCA_NETEM_RATE, sizeof rate, &rate },
 	};
 
-	if (!opts || (char *)opts + NLA_ALIGN(opts->nla_len) != (char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len))
+	char *end;
+
+	if (!opts)
 		return -EPROTO;
+	/* libnl 3.7 counts the attributes inside TCA_OPTIONS twice in
+	 * nlmsg_len (zero bytes the kernel warns about): the message really
+	 * ends where TCA_OPTIONS does. */
+	end = (char *)opts + NLA_ALIGN(opts->nla_len);
+	if (end > (char *)nlh + nlh->nlmsg_len)
+		return -EPROTO;
+	nlh->nlmsg_len = (uint32_t)(end - (char *)nlh);
 	for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
 		if (!netem_has(opts, extra[i].type) && nla_put(msg, extra[i].type, (int)extra[i].len, extra[i].data) < 0)
 			return -EMSGSIZE;
