@@ -98,11 +98,15 @@ static void fill_netem(struct rtnl_qdisc *qd, const struct nsl_qdisc *q)
 		rtnl_netem_set_corruption_correlation(qd, (int)(uint32_t)q->v[NSL_QF_CORRUPT_CORR]);
 }
 
-/* The bucket and queue in bytes (see qdisc.h), written back into q. */
-static int fill_tbf(struct rtnl_qdisc *qd, struct nsl_qdisc *q, unsigned int mtu)
+int nsl_qdisc_kind(const struct nsl_qdisc *q)
+{
+	/* A limit goes with whichever qdisc the rest asks for; alone, netem's. */
+	return (q->mask & NSL_QF_NETEM_MASK & ~NSL_QF(NSL_QF_LIMIT)) || !has(q, NSL_QF_RATE);
+}
+
+int nsl_qdisc_tbf_size(struct nsl_qdisc *q, unsigned int mtu)
 {
 	uint64_t bytes = q->v[NSL_QF_RATE] / 8, frame = (uint64_t)mtu + ETH_HEADER, burst, limit;
-	double ticks;
 
 	burst = has(q, NSL_QF_BURST) ? q->v[NSL_QF_BURST] : bytes * TBF_BUCKET_MS / 1000;
 	if (burst < frame && !has(q, NSL_QF_BURST))
@@ -114,11 +118,9 @@ static int fill_tbf(struct rtnl_qdisc *qd, struct nsl_qdisc *q, unsigned int mtu
 	if (limit > 0x7fffffff)
 		limit = 0x7fffffff;	/* 2 GiB: no limit in practice */
 	/* The bucket's drain time is a 32-bit count of ticks in the request. */
-	ticks = (double)burst / (double)bytes * nl_us2ticks(1000000);
-	if (bytes == 0 || burst > 0x7fffffff || ticks >= 4294967295.0)
+	if (bytes == 0 || burst > 0x7fffffff ||
+	    (double)burst / (double)bytes * nl_us2ticks(1000000) >= 4294967295.0)
 		return -ERANGE;
-	rtnl_qdisc_tbf_set_rate(qd, (int)bytes, (int)burst, 0);
-	rtnl_qdisc_tbf_set_limit(qd, (int)limit);
 	put(q, NSL_QF_BURST, burst);
 	put(q, NSL_QF_LIMIT_BYTES, limit);
 	if (!has(q, NSL_QF_LIMIT))
@@ -185,8 +187,7 @@ static int complete_netem(struct nl_msg *msg, const struct nsl_qdisc *q)
 
 int nsl_qdisc_set(struct nsl_ns *ns, const char *dev, struct nsl_qdisc *q)
 {
-	/* A limit goes with whichever qdisc the rest asks for; alone, netem's. */
-	int netem = (q->mask & NSL_QF_NETEM_MASK & ~NSL_QF(NSL_QF_LIMIT)) || !has(q, NSL_QF_RATE);
+	int netem = nsl_qdisc_kind(q);
 	struct rtnl_link *link = NULL;
 	struct rtnl_qdisc *qd = NULL;
 	struct nl_msg *msg = NULL;
@@ -207,10 +208,14 @@ int nsl_qdisc_set(struct nsl_ns *ns, const char *dev, struct nsl_qdisc *q)
 		err = -EOPNOTSUPP;	/* this libnl was built without the kind */
 		goto out;
 	}
-	if (netem)
+	if (netem) {
 		fill_netem(qd, q);
-	else if ((err = fill_tbf(qd, q, rtnl_link_get_mtu(link))) < 0)
-		goto out;
+	} else {
+		if ((err = nsl_qdisc_tbf_size(q, rtnl_link_get_mtu(link))) < 0)
+			goto out;
+		rtnl_qdisc_tbf_set_rate(qd, (int)(q->v[NSL_QF_RATE] / 8), (int)q->v[NSL_QF_BURST], 0);
+		rtnl_qdisc_tbf_set_limit(qd, (int)q->v[NSL_QF_LIMIT_BYTES]);
+	}
 	if ((err = rtnl_qdisc_build_add_request(qd, NLM_F_CREATE | NLM_F_REPLACE, &msg)) < 0) {
 		err = -nsl_nlerr_to_errno(err);
 		goto out;

@@ -80,6 +80,14 @@ struct nsl_qdisc {
 #define NSL_QDISC_RATE_MIN_BIT 8000ull			/* 1000 bytes/s */
 #define NSL_QDISC_RATE_MAX_BIT (8ull * 0x7fffffff)	/* libnl's int bytes/s */
 
+/* 1 when q makes a netem qdisc, 0 a tbf (see above). */
+int nsl_qdisc_kind(const struct nsl_qdisc *q);
+
+/* The tbf bucket, queue in bytes and limit in packets for a link of this
+ * MTU, put into q as nsl_qdisc_set() installs them; -ERANGE when the bucket
+ * takes too long to fill at the rate. */
+int nsl_qdisc_tbf_size(struct nsl_qdisc *q, unsigned int mtu);
+
 /* Installs q (mask and v[] set; kind is chosen here and written back, as
  * are the tbf limit and burst it computed) as the root qdisc of dev. */
 int nsl_qdisc_set(struct nsl_ns *ns, const char *dev, struct nsl_qdisc *q);

@@ -31,36 +31,40 @@ static const char *const set_keys[] = {
 	"corrupt", "corrupt_correlation", "rate", "burst", NULL
 };
 
-static uint64_t check_time(lua_State *L, int arg, const char *field, const char *s)
+/*
+ * The checks return NULL, or the reason (a string pushed on the stack) and
+ * the field it is about (NULL: the whole table): ns:qdisc_set raises it as an
+ * argument error, netns.qdisc_check returns it, so the lab layer reports it
+ * at the script's line without editing a message.
+ */
+static const char *check_time(lua_State *L, const char *s, uint64_t *us)
 {
 	const char *why;
-	uint64_t us;
 
-	if (nsl_parse_time_us(s, &us, &why) < 0)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': %s", s, why));
-	if (us > NSL_QDISC_TIME_MAX_US)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': more than 100s", s));
-	return us;
+	if (nsl_parse_time_us(s, us, &why) < 0)
+		return lua_pushfstring(L, "'%s': %s", s, why);
+	if (*us > NSL_QDISC_TIME_MAX_US)
+		return lua_pushfstring(L, "'%s': more than 100s", s);
+	return NULL;
 }
 
-static uint64_t check_rate(lua_State *L, int arg, const char *field, const char *s)
+static const char *check_rate(lua_State *L, const char *s, uint64_t *bits)
 {
 	const char *why;
-	uint64_t bits;
 
-	if (nsl_parse_rate_bit(s, &bits, &why) < 0)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': %s", s, why));
-	if (bits == 0)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': must be more than 0 (at least 8kbit)", s));
-	if (bits < NSL_QDISC_RATE_MIN_BIT)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': below 8kbit (1000 bytes per second)", s));
-	if (bits > NSL_QDISC_RATE_MAX_BIT)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': above 17gbit", s));
-	return bits;
+	if (nsl_parse_rate_bit(s, bits, &why) < 0)
+		return lua_pushfstring(L, "'%s': %s", s, why);
+	if (*bits == 0)
+		return lua_pushfstring(L, "'%s': must be more than 0 (at least 8kbit)", s);
+	if (*bits < NSL_QDISC_RATE_MIN_BIT)
+		return lua_pushfstring(L, "'%s': below 8kbit (1000 bytes per second)", s);
+	if (*bits > NSL_QDISC_RATE_MAX_BIT)
+		return lua_pushfstring(L, "'%s': above 17gbit", s);
+	return NULL;
 }
 
-/* "1%", "0.5%", or a number of percent. */
-static uint64_t check_percent(lua_State *L, int arg, const char *field, int t)
+/* "1%", "0.5%", or a number of percent (the value on top of the stack). */
+static const char *check_percent(lua_State *L, int t, uint64_t *prob)
 {
 	const char *why;
 	double p;
@@ -68,61 +72,74 @@ static uint64_t check_percent(lua_State *L, int arg, const char *field, int t)
 	if (t == LUA_TNUMBER) {
 		p = lua_tonumber(L, -1);
 		if (!(p >= 0 && p <= 100))
-			lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%f out of range (0 to 100)",
-								       (LUAI_UACNUMBER)p));
+			return lua_pushfstring(L, "%f out of range (0 to 100)", (LUAI_UACNUMBER)p);
+	} else if (t != LUA_TSTRING) {
+		return lua_pushfstring(L, "a percentage expected (\"1%%\" or a number), got %s",
+				       luaL_typename(L, -1));
 	} else if (nsl_parse_percent(lua_tostring(L, -1), &p, &why) < 0) {
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': %s", lua_tostring(L, -1), why));
+		return lua_pushfstring(L, "'%s': %s", lua_tostring(L, -1), why);
 	}
-	return nsl_percent_to_prob(p);
+	*prob = nsl_percent_to_prob(p);
+	return NULL;
 }
 
-static uint64_t check_count(lua_State *L, int arg, const char *field, lua_Integer max)
+/* An integer from 1 to max (the value on top of the stack). */
+static const char *check_count(lua_State *L, int t, lua_Integer max, uint64_t *out)
 {
 	lua_Integer v;
 
-	lnsl_optinteger(L, arg, field, 1, max, &v);
-	return (uint64_t)v;
+	if (!lua_isinteger(L, -1))
+		return t == LUA_TNUMBER ? "number has no integer representation"
+			: lua_pushfstring(L, "integer expected, got %s", luaL_typename(L, -1));
+	v = lua_tointeger(L, -1);
+	if (v < 1 || v > max)
+		return lua_pushfstring(L, "%I out of range (1 to %I)", (LUAI_UACINT)v, (LUAI_UACINT)max);
+	*out = (uint64_t)v;
+	return NULL;
 }
 
-/* One field by its unit; returns whether it was there. */
-static int check_field(lua_State *L, int arg, enum nsl_qf f, struct nsl_qdisc *q)
+/* One field by its unit, from the table at arg, into q. */
+static const char *check_field(lua_State *L, int arg, enum nsl_qf f, struct nsl_qdisc *q)
 {
-	const char *field = nsl_qfields[f].name;
 	enum nsl_qunit unit = nsl_qfields[f].unit;
-	int t = lua_getfield(L, arg, field);
+	int t = lua_getfield(L, arg, nsl_qfields[f].name);
+	const char *why = NULL;
 	uint64_t v = 0;
+	int top = lua_gettop(L);
 
 	if (t == LUA_TNIL) {
 		lua_pop(L, 1);
-		return 0;
+		return NULL;
 	}
 	switch (unit) {
 	case NSL_QU_TIME:
 	case NSL_QU_RATE:
 		if (t != LUA_TSTRING)
-			lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%s with its unit expected "
-				"(as \"%s\"), got %s", unit == NSL_QU_TIME ? "a time" : "a rate",
-				unit == NSL_QU_TIME ? "20ms" : "10mbit", luaL_typename(L, -1)));
-		v = unit == NSL_QU_TIME ? check_time(L, arg, field, lua_tostring(L, -1))
-					: check_rate(L, arg, field, lua_tostring(L, -1));
+			why = lua_pushfstring(L, "%s with its unit expected (as \"%s\"), got %s",
+					      unit == NSL_QU_TIME ? "a time" : "a rate",
+					      unit == NSL_QU_TIME ? "20ms" : "10mbit", luaL_typename(L, -1));
+		else if (unit == NSL_QU_TIME)
+			why = check_time(L, lua_tostring(L, -1), &v);
+		else
+			why = check_rate(L, lua_tostring(L, -1), &v);
 		break;
 	case NSL_QU_PERCENT:
-		if (t != LUA_TSTRING && t != LUA_TNUMBER)
-			lnsl_fielderror(L, arg, field, lua_pushfstring(L, "a percentage expected "
-				"(\"1%%\" or a number), got %s", luaL_typename(L, -1)));
-		v = check_percent(L, arg, field, t);
+		why = check_percent(L, t, &v);
 		break;
 	case NSL_QU_COUNT:
 	case NSL_QU_BYTES:
-		lua_pop(L, 1);
-		v = check_count(L, arg, field, f == NSL_QF_LIMIT ? LIMIT_MAX : BYTES_MAX);
-		lua_pushnil(L);
+		why = check_count(L, t, f == NSL_QF_LIMIT ? LIMIT_MAX : BYTES_MAX, &v);
 		break;
+	}
+	if (why) {
+		lua_replace(L, top);	/* the reason takes the value's place */
+		lua_settop(L, top);
+		return why;
 	}
 	lua_pop(L, 1);
 	q->mask |= NSL_QF(f);
 	q->v[f] = v;
-	return 1;
+	return NULL;
 }
 
 static int given(const struct nsl_qdisc *q, enum nsl_qf f)
@@ -136,7 +153,7 @@ static int nonzero(const struct nsl_qdisc *q, enum nsl_qf f)
 }
 
 /* What libnl and the kernel refuse, said with the field's name first. */
-static void check_combination(lua_State *L, int arg, const struct nsl_qdisc *q)
+static const char *check_combination(lua_State *L, const struct nsl_qdisc *q, const char **field)
 {
 	static const struct { enum nsl_qf corr, base; } corrs[] = {
 		{ NSL_QF_LOSS_CORR, NSL_QF_LOSS },
@@ -145,26 +162,77 @@ static void check_combination(lua_State *L, int arg, const struct nsl_qdisc *q)
 		{ NSL_QF_CORRUPT_CORR, NSL_QF_CORRUPT },
 	};
 
+	*field = NULL;
 	if (!q->mask)
-		luaL_argerror(L, arg, "nothing to set (give delay, jitter, loss, duplicate, reorder, "
-			      "corrupt, rate or limit; qdisc_del removes)");
+		return "nothing to set (give delay, jitter, loss, duplicate, reorder, corrupt, rate "
+		       "or limit; qdisc_del removes)";
 	if (given(q, NSL_QF_JITTER) && !given(q, NSL_QF_DELAY))
-		lnsl_fielderror(L, arg, "jitter", "needs a delay (tc: delay TIME JITTER)");
+		return *field = "jitter", "needs a delay (tc: delay TIME JITTER)";
 	if (given(q, NSL_QF_DELAY_CORR) && !nonzero(q, NSL_QF_JITTER))
-		lnsl_fielderror(L, arg, "delay_correlation", "needs a jitter above 0 (it correlates the jitter)");
+		return *field = "delay_correlation", "needs a jitter above 0 (it correlates the jitter)";
 	for (size_t i = 0; i < sizeof corrs / sizeof corrs[0]; i++)
 		if (given(q, corrs[i].corr) && !nonzero(q, corrs[i].base))
-			lnsl_fielderror(L, arg, nsl_qfields[corrs[i].corr].name,
-					lua_pushfstring(L, "needs a %s above 0", nsl_qfields[corrs[i].base].name));
+			return *field = nsl_qfields[corrs[i].corr].name,
+			       lua_pushfstring(L, "needs a %s above 0", nsl_qfields[corrs[i].base].name);
 	if (given(q, NSL_QF_REORDER) && !nonzero(q, NSL_QF_DELAY))
-		lnsl_fielderror(L, arg, "reorder", "needs a delay above 0 (reordered packets are the "
-				"ones sent without the delay)");
+		return *field = "reorder", "needs a delay above 0 (reordered packets are the ones "
+		       "sent without the delay)";
 	if (given(q, NSL_QF_GAP) && !nonzero(q, NSL_QF_REORDER))
-		lnsl_fielderror(L, arg, "gap", "needs a reorder above 0");
+		return *field = "gap", "needs a reorder above 0";
 	if (given(q, NSL_QF_BURST) &&
 	    (!given(q, NSL_QF_RATE) || (q->mask & NSL_QF_NETEM_MASK & ~NSL_QF(NSL_QF_LIMIT))))
-		lnsl_fielderror(L, arg, "burst", "only with a rate alone (the bucket of tbf; "
-				"netem's rate has none)");
+		return *field = "burst", "only with a rate alone (the bucket of tbf; netem's rate has none)";
+	return NULL;
+}
+
+/* The whole options table at arg: unknown keys, each field, then how they combine. */
+static const char *check_opts(lua_State *L, int arg, struct nsl_qdisc *q, const char **field)
+{
+	const char *why;
+
+	memset(q, 0, sizeof *q);
+	*field = NULL;
+	if (!lua_istable(L, arg))
+		return lua_pushfstring(L, "table expected, got %s", luaL_typename(L, arg));
+	lua_pushnil(L);
+	while (lua_next(L, arg)) {
+		int known = 0;
+		lua_pop(L, 1);
+		for (int i = 0; set_keys[i] && lua_type(L, -1) == LUA_TSTRING; i++)
+			known |= strcmp(lua_tostring(L, -1), set_keys[i]) == 0;
+		if (!known) {
+			luaL_Buffer b;
+			const char *key = luaL_tolstring(L, -1, NULL);
+			luaL_buffinit(L, &b);
+			for (int i = 0; set_keys[i]; i++) {
+				if (i)
+					luaL_addstring(&b, ", ");
+				luaL_addstring(&b, set_keys[i]);
+			}
+			luaL_pushresult(&b);
+			return lua_pushfstring(L, "unknown option '%s' (expected one of: %s)", key,
+					       lua_tostring(L, -1));
+		}
+	}
+	for (int f = 0; f < NSL_QF_N; f++) {
+		if (f == NSL_QF_LIMIT_BYTES)
+			continue;
+		if ((why = check_field(L, arg, (enum nsl_qf)f, q))) {
+			*field = nsl_qfields[f].name;
+			return why;
+		}
+	}
+	return check_combination(L, q, field);
+}
+
+static void raise_opts(lua_State *L, int arg, struct nsl_qdisc *q)
+{
+	const char *field, *why = check_opts(L, arg, q, &field);
+
+	if (why && field)
+		lnsl_fielderror(L, arg, field, why);
+	else if (why)
+		luaL_argerror(L, arg, why);
 }
 
 static void push_handle(lua_State *L, const char *k, uint32_t h)
@@ -227,12 +295,7 @@ static int m_qdisc_set(lua_State *L)
 	struct nsl_qdisc q;
 	int err;
 
-	memset(&q, 0, sizeof q);
-	lnsl_checkopts(L, 3, set_keys);
-	for (int f = 0; f < NSL_QF_N; f++)
-		if (f != NSL_QF_LIMIT_BYTES)
-			check_field(L, 3, (enum nsl_qf)f, &q);
-	check_combination(L, 3, &q);
+	raise_opts(L, 3, &q);
 	if ((err = nsl_qdisc_set(ns, dev, &q)) == -EOPNOTSUPP)
 		return lnsl_fail(L, err, "the kernel has no %s qdisc (sch_%s): qdisc %s on %s in %s",
 				 q.kind, q.kind, q.kind, dev, ns->label);
@@ -305,6 +368,41 @@ static int m_qdiscs(lua_State *L)
 	return 1;
 }
 
+/** netns.qdisc_check(opts [, mtu]) -> settings | nil, reason, field: checks opts as
+ *  ns:qdisc_set would, without a link: the settings it would install (kind and fields;
+ *  for a tbf with mtu given, also burst, limit_bytes and limit), or why not. */
+static int l_qdisc_check(lua_State *L)
+{
+	struct nsl_qdisc q;
+	lua_Integer mtu = luaL_optinteger(L, 2, 0);
+	const char *field, *why;
+
+	luaL_argcheck(L, mtu >= 0 && mtu <= 65535, 2, "mtu out of range (0 to 65535)");
+	if ((why = check_opts(L, 1, &q, &field))) {
+		lua_pushnil(L);
+		lua_pushstring(L, why);
+		if (field)
+			lua_pushstring(L, field);
+		else
+			lua_pushnil(L);
+		return 3;
+	}
+	strcpy(q.kind, nsl_qdisc_kind(&q) ? "netem" : "tbf");
+	if (!nsl_qdisc_kind(&q) && mtu && nsl_qdisc_tbf_size(&q, (unsigned int)mtu) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, "the bucket takes more than 274s to fill at this rate");
+		lua_pushstring(L, "burst");
+		return 3;
+	}
+	push_qdisc(L, &q, 0);
+	return 1;
+}
+
+static const luaL_Reg functions[] = {
+	{ "qdisc_check", l_qdisc_check },
+	{ NULL, NULL }
+};
+
 static const luaL_Reg methods[] = {
 	{ "qdisc_set", m_qdisc_set },
 	{ "qdisc_get", m_qdisc_get },
@@ -315,6 +413,6 @@ static const luaL_Reg methods[] = {
 
 void lnsl_open_qdisc(lua_State *L, int module, int methodtab)
 {
-	(void)module;
+	lnsl_setfuncs(L, module, functions);
 	lnsl_setfuncs(L, methodtab, methods);
 }

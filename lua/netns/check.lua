@@ -33,7 +33,7 @@ end)
 ---------------------------------------------------------------- pinging
 
 local PING_KEYS = core.set("family", "count", "timeout", "interval", "deadline", "size", "source", "dev",
-  "send_ttl", "ttl", "hops", "how", "from", "name", "record")
+  "send_ttl", "ttl", "hops", "how", "from", "name", "record", "rtt", "loss")
 
 local function ping_opts(e)
   return { count = e.count or 1, timeout = e.timeout, interval = e.interval, deadline = e.deadline,
@@ -86,20 +86,50 @@ local function probe(lab, src, dst, expect, fname)
   return s, addr, afam, label, expect
 end
 
+-- expect.rtt / expect.loss = {min=, max=}: bounds (either may be left out) on
+-- the average RTT in ms and on the loss in percent.
+local function bounds(e, key, unit, fname)
+  local b = e[key]
+  if b == nil then return nil end
+  if type(b) ~= "table" then argerror(4, fname, ("field '%s': {min=, max=} expected, got %s"):format(key, type(b)), 3) end
+  for k, v in pairs(b) do
+    if (k ~= "min" and k ~= "max") or type(v) ~= "number" or v < 0 then
+      argerror(4, fname, ("field '%s': {min=, max=} with numbers of %s, got %s=%s"):format(key, unit,
+        tostring(k), tostring(v)), 3)
+    end
+  end
+  if b.min and b.max and b.min > b.max then argerror(4, fname, ("field '%s': min above max"):format(key), 3) end
+  return b
+end
+
+local function within(b, v) return v ~= nil and (not b.min or v >= b.min) and (not b.max or v <= b.max) end
+
+local function show_bounds(b, unit)
+  if b.min and b.max then return ("%g to %g%s"):format(b.min, b.max, unit) end
+  if b.min then return ("at least %g%s"):format(b.min, unit) end
+  return ("at most %g%s"):format(b.max, unit)
+end
+
 -- check.reachable(lab, src, dst [, expect]): src gets a reply from dst;
--- expect.ttl: the replies' TTL; expect.hops: routers on the way (64 - TTL).
+-- expect.ttl: the replies' TTL; expect.hops: routers on the way (64 - TTL);
+-- expect.rtt, expect.loss: bounds on the average RTT (ms) and the loss (%).
 check.reachable = api(function(lab, src, dst, expect)
   local s, addr, _, label, e = probe(lab, src, dst, expect, "reachable")
+  local rtt, loss = bounds(e, "rtt", "ms", "reachable"), bounds(e, "loss", "%", "reachable")
   local t0 = now()
   local r = s.ns:ping(addr, ping_opts(e))
   local want_ttl = e.ttl or (e.hops and 64 - e.hops)
   local ok = (r.received or 0) > 0
   local ttl = ok and r.replies and r.replies[1] and r.replies[1].ttl
   if ok and want_ttl and ttl ~= want_ttl then ok = false end
+  if ok and rtt and not within(rtt, r.rtt and r.rtt.avg) then ok = false end
+  if ok and loss and not within(loss, r.loss) then ok = false end
   local expected = "reply from " .. addr .. (want_ttl and (", TTL " .. want_ttl) or "")
+    .. (rtt and (", average RTT " .. show_bounds(rtt, " ms")) or "")
+    .. (loss and (", loss " .. show_bounds(loss, "%")) or "")
   local name = e.name or ("%s reaches %s%s"):format(s.name, label, want_ttl and (" with TTL " .. want_ttl) or "")
-  return core.record(lab, { name = name, ok = ok, expected = expected, actual = core.describe(lab, r),
-                            result = r, ttl = ttl, record = e.record }, t0)
+  return core.record(lab, { name = name, ok = ok, expected = expected, actual = core.describe(lab, r, rtt or loss),
+                            result = r, ttl = ttl, rtt = r.rtt, loss = r.loss, record = e.record }, t0)
 end)
 
 -- check.unreachable(lab, src, dst [, expect]): no reply; expect.how says how

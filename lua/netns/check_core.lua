@@ -247,12 +247,18 @@ function core.classify(r)
   return "timeout"
 end
 
--- What a ping result says, for a check's "actual".
-function core.describe(lab, r)
+-- What a ping result says, for a check's "actual". With more than one ping,
+-- or when `measured` (an RTT or loss to meet), the measured loss and RTT (ms)
+-- are part of it, so an impairment can be asserted.
+function core.describe(lab, r, measured)
   if (r.received or 0) > 0 then
     local rep = r.replies and r.replies[1] or {}
-    return ("reply from %s, TTL %s (%d/%d received)"):format(rep.from or r.dst, tostring(rep.ttl),
-      r.received, r.transmitted or 0)
+    local m = ""
+    if measured or (r.transmitted or 0) > 1 then
+      m = (", %.4g%% loss, RTT min/avg/max %.3f/%.3f/%.3f ms"):format(r.loss or 0, r.rtt.min, r.rtt.avg, r.rtt.max)
+    end
+    return ("reply from %s, TTL %s (%d/%d received%s)"):format(rep.from or r.dst, tostring(rep.ttl),
+      r.received, r.transmitted or 0, m)
   end
   local how, e = core.classify(r)
   if how == "timeout" then

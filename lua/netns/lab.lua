@@ -149,7 +149,8 @@ function Lab:router(name, opts) return self:_node("router", name, opts, topo.whe
 -- l:switch(name [, {bridge="br0", addrs=, mac=, mtu=, at=node, ...}]) -> node
 function Lab:switch(name, opts) return self:_node("switch", name, opts, topo.where()) end
 
--- l:link(end_a, end_b [, {mtu=, up=}]) -> {a=iface, b=iface}
+-- l:link(end_a, end_b [, {mtu=, up=, delay=, jitter=, loss=, duplicate=, reorder=,
+-- corrupt=, rate=, limit=, a={...}, b={...}}]) -> {a=iface, b=iface, impair=}
 function Lab:link(a, b, opts)
   local where = topo.where()
   if self.state ~= "down" then topo.fail(where, "link: the lab is up; declare links before up()") end
@@ -253,6 +254,93 @@ function Lab:down()
 end
 
 Lab.close = Lab.down
+
+-- ---- cables at run time: impairments, down and up ----
+
+-- The declared link between x and y (node names or nodes; "node:ifname" picks
+-- one of several links between the same two nodes): link, x's end, y's end.
+local function find_link(self, x, y, what, where)
+  local function parse(v)
+    if type(v) == "table" and v.name then return v.name end
+    if type(v) ~= "string" then topo.fail(where, "%s: a node name expected, got %s", what, type(v)) end
+    local n, i = v:match("^([^:]+):(.+)$")
+    return n or v, i
+  end
+  local xn, xi = parse(x)
+  local yn, yi = parse(y)
+  local found = {}
+  for _, link in ipairs(self.links) do
+    for _, o in ipairs({ { link.a, link.b }, { link.b, link.a } }) do
+      local ex, ey = o[1], o[2]
+      if ex.node_name == xn and ey.node_name == yn and (not xi or ex.name == xi) and (not yi or ey.name == yi)
+          and not (found[#found] and found[#found][1] == link) then
+        found[#found + 1] = { link, ex, ey }
+      end
+    end
+  end
+  if #found == 0 then topo.fail(where, "%s: no link between '%s' and '%s'", what, tostring(x), tostring(y)) end
+  if #found > 1 then
+    topo.fail(where, "%s: %d links between '%s' and '%s': name the interface, as \"%s:%s\"", what, #found,
+      xn, yn, xn, found[1][2].name or "eth0")
+  end
+  return table.unpack(found[1])
+end
+
+local function lab_error(where, what, e, err)
+  return setmetatable({ message = ("%s: %s %s:%s: %s"):format(where, what, e.node.name, e.name, strip(err)),
+    code = type(err) == "table" and err.code or nil, cause = err }, updown.LabErrorMT)
+end
+
+-- Puts the root qdisc of end e as e.impair says (none: the default).
+local function apply_impair(e)
+  if e.impair then e.node.ns:qdisc_set(e.name, e.impair) else e.node.ns:qdisc_del(e.name) end
+end
+
+-- l:impair(x, y, {delay=, jitter=, loss=, duplicate=, reorder=, corrupt=, rate=,
+-- limit=, a={...}, b={...}} | false): the link between x and y gets these
+-- impairments (a= for the traffic leaving x, b= leaving y), or none with
+-- false; at once on a lab that is up. If the second end fails, the first is
+-- put back: the link is changed on both ends or not at all.
+function Lab:impair(x, y, opts)
+  local where = topo.where()
+  local link, ex, ey = find_link(self, x, y, "impair", where)
+  local imp = opts == false and { declared = {} } or topo.impair_opts(where, opts)
+  local old = { ex.impair, ey.impair, link.impair }
+  ex.impair, ey.impair, link.impair = imp.a, imp.b, next(imp.declared) and imp.declared or nil
+  if self.state ~= "up" then return link end
+  for i, e in ipairs({ ex, ey }) do
+    local ok, err = pcall(apply_impair, e)
+    if not ok then
+      ex.impair, ey.impair, link.impair = old[1], old[2], old[3]
+      if i == 2 then pcall(apply_impair, ex) end
+      error(lab_error(where, "impair", e, err), 0)
+    end
+  end
+  return link
+end
+
+-- Cuts (up = false) or restores the cable between x and y: both ends down or
+-- up, then waits until both sides see it (carrier gone, or back and running).
+local function cable(self, x, y, up, what)
+  local where = topo.where()
+  local link, ex, ey = find_link(self, x, y, what, where)
+  if self.state ~= "up" then topo.fail(where, "%s: lab '%s' is not up", what, self.name) end
+  for _, e in ipairs({ ex, ey }) do
+    local ok, err = pcall(e.node.ns.link_set, e.node.ns, e.name, { up = up })
+    if not ok then error(lab_error(where, what, e, err), 0) end
+    e.up = up
+  end
+  local pending = updown.wait_carrier({ ex, ey }, up, 5)
+  if pending then
+    error(("%s: %s: %s:%s still %s after 5s"):format(where, what, pending[1].node.name, pending[1].name,
+      up and "has no carrier" or "has carrier"), 0)
+  end
+  return link
+end
+
+-- l:link_down(x, y) / l:link_up(x, y): as Mininet's `link x y down|up`.
+function Lab:link_down(x, y) return cable(self, x, y, false, "link_down") end
+function Lab:link_up(x, y) return cable(self, x, y, true, "link_up") end
 
 -- ---- queries ----
 

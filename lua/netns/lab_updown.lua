@@ -3,8 +3,8 @@
 --
 -- up: refuse names that exist (never reuse or delete what is not ours),
 -- write the journal's plan, then create in dependency order: namespaces (each
--- marked on its lo before its name appears), bridges, veth links,
--- addresses (IPv6 with nodad), routes, sysctls, /etc/netns files. Each
+-- marked on its lo before its name appears), bridges, veth links, their
+-- impairments (a root qdisc on each end that has some), addresses (IPv6 with nodad), routes, sysctls, /etc/netns files. Each
 -- created object is remembered in lab.made; if any step fails, teardown
 -- removes exactly those and the error names the step and the declaration.
 --
@@ -119,6 +119,25 @@ local function wait_running(self, cur, deadline)
       cur.what = ("wait for %s:%s to be running"):format(e.node.name, e.name)
       error(("%d interfaces still have no carrier after %gs"):format(#still, deadline), 0)
     end
+    netns.sleep(0.002)
+  end
+end
+
+-- Waits until every end in `ends` is ready (running = true) or has lost its
+-- carrier (running = false): l:link_up and l:link_down, two ends at a time.
+-- Returns nil, or the ends still waited for at the deadline.
+function M.wait_carrier(ends, running, deadline)
+  local pending = ends
+  local t0 = netns.now()
+  while #pending > 0 do
+    local still = {}
+    for _, e in ipairs(pending) do
+      local l = not running and link_get(e.node.ns, e.name)
+      if running and not ready(e) or not running and l and l.running then still[#still + 1] = e end
+    end
+    pending = still
+    if #pending == 0 then return nil end
+    if netns.now() - t0 > deadline then return pending end
     netns.sleep(0.002)
   end
 end
@@ -286,6 +305,14 @@ local function build(self, nodes, cur)
     made[#made + 1] = { kind = "link", link = link }
     if b.master or b.up then
       b.node.ns:link_set(b.name, { master = b.master, up = b.up or nil })
+    end
+  end
+  for _, link in ipairs(self.links) do
+    for _, e in ipairs({ link.a, link.b }) do
+      if e.impair then
+        step("impairments", link.where, ("qdisc on %s:%s"):format(e.node.name, e.name))
+        e.node.ns:qdisc_set(e.name, e.impair)
+      end
     end
   end
   for _, node in ipairs(self.order) do

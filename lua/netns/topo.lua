@@ -9,6 +9,7 @@
 -- topo.validate (in netns.topo_validate) resolves the whole description: default
 -- interface names, peers, automatic addresses, gateways given as node names.
 local ipaddr = require "netns.ipaddr"
+local netns_qdisc_check = require("netns").qdisc_check
 
 local topo = {}
 
@@ -326,7 +327,47 @@ local function parse_end(where, what, e)
   }
 end
 
-local link_keys = set("mtu", "up")
+-- The impairments a link may have (netns.qdisc_check checks their values).
+topo.impair_keys = { "delay", "jitter", "loss", "duplicate", "reorder", "corrupt", "rate", "limit" }
+local impair_set = set(table.unpack(topo.impair_keys))
+local link_keys = set("mtu", "up", "a", "b", table.unpack(topo.impair_keys))
+
+-- opts = {delay=, jitter=, loss=, duplicate=, reorder=, corrupt=, rate=, limit=,
+-- a={...}, b={...}}: the same settings for the traffic leaving each end, with
+-- a= and b= overriding them for the first and the second end. Returns
+-- {declared = the shared settings, a = end a's settings or nil, b = ...}, each
+-- checked as ns:qdisc_set would check it.
+function topo.impairment(where, what, opts)
+  local shared = {}
+  for k, v in pairs(opts) do
+    if impair_set[k] then shared[k] = v end
+  end
+  local out = { declared = shared }
+  for _, side in ipairs({ "a", "b" }) do
+    local own = opts[side]
+    if own ~= nil then
+      check_keys(where, ("%s: %s"):format(what, side), own, impair_set)
+    end
+    local eff = {}
+    for k, v in pairs(shared) do eff[k] = v end
+    for k, v in pairs(own or {}) do eff[k] = v end
+    if next(eff) then
+      local ok, why, field = netns_qdisc_check(eff)
+      if not ok then
+        local name = field and (own and own[field] ~= nil and side .. "." .. field or field)
+        fail(where, "%s: %s%s", what, name and (name .. ": ") or "", why)
+      end
+      out[side] = eff
+    end
+  end
+  return out
+end
+
+-- The options of l:impair: the impairments and a=, b= (see topo.impairment).
+function topo.impair_opts(where, opts)
+  check_keys(where, "impair", opts, set("a", "b", table.unpack(topo.impair_keys)))
+  return topo.impairment(where, "impair", opts)
+end
 
 -- Declares a veth link between two nodes; returns {a=iface, b=iface}.
 function topo.link(lab, a, b, opts, where)
@@ -339,7 +380,9 @@ function topo.link(lab, a, b, opts, where)
     if e.up == nil then e.up = opts.up ~= false end
   end
   ea.seq, eb.seq = topo.next_seq(lab), topo.next_seq(lab)
-  local link = { a = ea, b = eb, where = where }
+  local imp = topo.impairment(where, "link", opts)
+  ea.impair, eb.impair = imp.a, imp.b
+  local link = { a = ea, b = eb, where = where, impair = next(imp.declared) and imp.declared or nil }
   lab.links[#lab.links + 1] = link
   return link
 end

@@ -2,6 +2,8 @@
 -- that does the same thing, so a learner sees how a lab maps onto the
 -- commands of the book (`ip netns add ns1`, `ip -n ns1 addr add ...`).
 --
+-- Qdiscs show as `tc -n NS qdisc replace dev IF root netem ...` (or tbf).
+--
 -- trace.enable(out, opts) wraps netns.create/delete/list/ping_many and the
 -- methods of netns.Namespace (the methods table every handle looks up, so
 -- handles made before enable() are traced too); trace.disable() puts the
@@ -168,6 +170,56 @@ local function show(what, selectors)
   end
 end
 
+---------------------------------------------------------------- qdiscs
+
+local function tc(ns, ...)
+  local name = ns.name
+  if name then return join{ "tc", "-n", name, ... } end
+  return exec(ns, { "tc", ... })
+end
+
+-- The method as it was before enable() wrapped it: describing an operation
+-- must not show the queries it needs.
+local function original(name)
+  return saved and saved.methods[name] or netns.Namespace[name]
+end
+
+-- tc's words for a settings table (netns.qdisc_check's or qdisc_get's), in
+-- the order `tc qdisc add ... netem` reads them.
+local function qdisc_words(q)
+  if q.kind == "tbf" then
+    return { "tbf", "rate", q.rate, "burst", q.burst, "limit", q.limit_bytes }
+  end
+  local w = { "netem" }
+  local function opt(key, ...)
+    if q[key] == nil then return end
+    add(w, key, q[key])
+    for _, k in ipairs({ ... }) do
+      if q[k] == nil then return end
+      add(w, q[k])
+    end
+  end
+  opt("limit")
+  opt("delay", "jitter", "delay_correlation")
+  opt("loss", "loss_correlation")
+  opt("duplicate", "duplicate_correlation")
+  opt("reorder", "reorder_correlation")
+  opt("gap")
+  opt("corrupt", "corrupt_correlation")
+  opt("rate")
+  return w
+end
+trace.qdisc_words = qdisc_words
+
+-- `tc qdisc replace` with every value the kernel gets, tbf's bucket and
+-- queue in bytes included (they depend on the link's MTU), so that running
+-- the line builds the same qdisc.
+local function qdisc_set(ns, dev, o)
+  local l = original("link_get")(ns, dev)
+  local q = assert(netns.qdisc_check(o, l and l.mtu))
+  return tc(ns, "qdisc", "replace", "dev", dev, "root", table.unpack(qdisc_words(q)))
+end
+
 ---------------------------------------------------------------- ping
 
 local function ping_argv(dst, o)
@@ -280,12 +332,19 @@ local methods = {
   end,
   spawn = function(ns, argv) return exec(ns, argv or {}) .. " &" end,
   ping = function(ns, dst, o) return exec(ns, ping_argv(dst, o)) end,
+  qdisc_set = qdisc_set,
+  qdisc_del = function(ns, dev) return tc(ns, "qdisc", "del", "dev", dev, "root") end,
+  qdisc_get = function(ns, dev) return tc(ns, "qdisc", "show", "dev", dev, "root") end,
+  qdiscs = function(ns, dev)
+    if dev ~= nil then return tc(ns, "qdisc", "show", "dev", dev) end
+    return tc(ns, "qdisc", "show")
+  end,
   delete = function(ns) return join{ "ip", "netns", "delete", ns.name or label(ns) } end,
 }
 
 local queries = {
   link_get = true, links = true, addrs = true, routes = true, neighs = true,
-  fdb = true, sysctl_get = true,
+  fdb = true, sysctl_get = true, qdisc_get = true, qdiscs = true,
 }
 
 local module_fns = {
