@@ -9,6 +9,7 @@
 --   BENCH_BASE=path/to/nslab (an older build, as one more alternative)
 --   BENCH_CYCLE=1  BENCH_CYCLES=100  BENCH_CYCLE_HOSTS=10 (up/down of one lab)
 --   BENCH_MATRIX=1  BENCH_MATRIX_HOSTS=500  BENCH_MATRIX_SAMPLE=20
+--   BENCH_IMPAIR=1  BENCH_IMPAIR_HOSTS=200  BENCH_IMPAIR_REPS=3 (a qdisc on every link)
 --   BENCH_PING=1  BENCH_PING_HOSTS=50  BENCH_PING_SAMPLE=245 (pairs for the
 --   per-pair ping; 0 = all)  BENCH_PING_REPS=3  BENCH_PING_DYNARP=1
 package.path = "bench/?.lua;" .. package.path
@@ -365,6 +366,32 @@ local function tree_section()
 end
 
 ---------------------------------------------------------------------------
+-- An impairment (a rate limit) on every link of a lab: the lab layer and the
+-- module against tc once per link end and tc -batch, interleaved in one process.
+local function impair_section()
+  local hosts = tonumber(env("BENCH_IMPAIR_HOSTS") or (quick and 50 or 200))
+  local ireps = tonumber(env("BENCH_IMPAIR_REPS") or (quick and 1 or 3))
+  note("bench: an impairment on every link of a %d-host lab, %d rounds", hosts, ireps)
+  local r = parse(sh(("%s/nslab bench/impair_nslab.lua %d %d %si %s 2>>%s"):format(B, hosts, ireps, prefix,
+    gendir, log)))
+  scrub(prefix .. "i")
+  say("")
+  say("### An impairment on every link of a %d-host lab (%s qdiscs: both ends of %s links), %d interleaved rounds",
+    hosts, tostring(r.ends), tostring(r.links), ireps)
+  say("")
+  if not r.lab then say("failed (see %s)", log) return end
+  say("| way | median | min | max | vs `l:impair` |")
+  say("|---|---|---|---|---|")
+  for _, w in ipairs({ { "lab", "nslab `l:impair(host, sw, {rate=\"10mbit\"})` per link" },
+                       { "core", "nslab `ns:qdisc_set(dev, ...)` per end (the module alone)" },
+                       { "tc", "`tc -n NS qdisc replace ...` per end (one tc process each)" },
+                       { "batch", "`tc -n NS -batch FILE` per namespace" } }) do
+    local k = w[1]
+    say("| %s | %s | %s | %s | %.1fx |", w[2], fmt_s(r[k]), fmt_s(r[k .. "_min"]), fmt_s(r[k .. "_max"]), r[k] / r.lab)
+  end
+end
+
+---------------------------------------------------------------------------
 say("## Results")
 say("")
 say("Machine: %s, %s CPUs, kernel %s, iproute2 %s, libnl %s, pyroute2 %s.",
@@ -383,5 +410,6 @@ if env("BENCH_CYCLE") ~= "0" then cycle_section() end
 if env("BENCH_MATRIX") ~= "0" then matrix_section() end
 if env("BENCH_PING") ~= "0" then ping_section() end
 if env("BENCH_TREE") ~= "0" then tree_section() end
+if env("BENCH_IMPAIR") ~= "0" then impair_section() end
 local f = io.open(B .. "/bench/results.md", "w")
 if f then f:write(table.concat(out_lines, "\n"), "\n") f:close() end

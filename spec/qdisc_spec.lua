@@ -270,11 +270,14 @@ describe("netns qdiscs", function()
       -- Loss on one direction only: each echo request is dropped with p = 0.1,
       -- so the count lost is binomial(1000, 0.1): mean 100, sd 9.5; outside
       -- 100 +- 48 happens less than once in a million runs.
-      local a = pair()
+      -- The qdisc's own drop counter tells netem's losses from any other.
+      local a, _, an = pair()
       netem(a, "va", { loss = "10%" })
-      local r = a:ping("10.9.0.2", { count = 1000, interval = 0.002, timeout = 2 })
-      local lost = 1000 - r.received
-      assert.truthy(lost >= 52 and lost <= 148, ("lost %d of 1000"):format(lost))
+      local r = a:ping("10.9.0.2", { count = 1000, interval = 0.005, timeout = 2 })
+      local lost, drops = 1000 - r.received, outside(an, "va", true).drops
+      local why = ("lost %d of 1000, netem dropped %d"):format(lost, drops)
+      assert.truthy(lost >= 52 and lost <= 148, why)
+      assert.equals(drops, lost, why)
     end)
 
     it("makes duplicates and reordering visible", function()

@@ -268,14 +268,14 @@ local function find_link(self, x, y, what, where)
   end
   local xn, xi = parse(x)
   local yn, yi = parse(y)
+  local function is(e, n, i) return e.node_name == n and (not i or e.name == i) end
   local found = {}
   for _, link in ipairs(self.links) do
-    for _, o in ipairs({ { link.a, link.b }, { link.b, link.a } }) do
-      local ex, ey = o[1], o[2]
-      if ex.node_name == xn and ey.node_name == yn and (not xi or ex.name == xi) and (not yi or ey.name == yi)
-          and not (found[#found] and found[#found][1] == link) then
-        found[#found + 1] = { link, ex, ey }
-      end
+    local a, b = link.a, link.b
+    if is(a, xn, xi) and is(b, yn, yi) then
+      found[#found + 1] = { link, a, b }
+    elseif is(b, xn, xi) and is(a, yn, yi) then
+      found[#found + 1] = { link, b, a }
     end
   end
   if #found == 0 then topo.fail(where, "%s: no link between '%s' and '%s'", what, tostring(x), tostring(y)) end
