@@ -4,9 +4,10 @@
 -- up: refuse names that exist (never reuse or delete what is not ours),
 -- write the journal's plan, then create in dependency order: namespaces (each
 -- marked on its lo before its name appears), bridges, veth links, their
--- impairments (a root qdisc on each end that has some), addresses (IPv6 with nodad), routes, sysctls, /etc/netns files. Each
--- created object is remembered in lab.made; if any step fails, teardown
--- removes exactly those and the error names the step and the declaration.
+-- impairments (a root qdisc on each end that has some), addresses (IPv6
+-- with nodad), routes, sysctls, /etc/netns files. Each created object is
+-- remembered in lab.made; if any step fails, teardown removes exactly those
+-- and the error names the step and the declaration.
 --
 -- teardown: kill the lab's processes, remove files, then delete namespaces in
 -- reverse order. A namespace's name disappears at once but the kernel
