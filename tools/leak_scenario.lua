@@ -1,5 +1,6 @@
 -- A scenario that exercises every area (labs up and down three times, a
--- router, a switch, checks, a ping matrix, spawn, exec) for tools/leak-check.
+-- router, a switch, checks, a ping matrix, spawn, exec, impairments and
+-- qdiscs, a cable cut) for tools/leak-check.
 local lab = require "netns.lab"
 for i = 1, 3 do
   local l <close> = lab.new { name = "vg" }
@@ -8,7 +9,7 @@ for i = 1, 3 do
   l:host("ns3")
   l:link("ns1 192.0.2.1/24", "router 192.0.2.254/24")
   l:link("ns2 198.51.100.1/24", "router 198.51.100.254/24")
-  l:link("ns3 203.0.113.1/24", "sw")
+  l:link("ns3 203.0.113.1/24", "sw", { rate = "10mbit" })
   l:link("router 203.0.113.254/24", "sw")
   l:default("ns1", "router"); l:default("ns2", "router"); l:default("ns3", "router")
   l:up()
@@ -17,4 +18,11 @@ for i = 1, 3 do
   l:ping_all()
   local p = l.nodes.ns2:spawn({ "sleep", "30" })
   l.nodes.ns1:exec({ "ip", "addr" })
+  l:impair("ns1", "router", { rate = "1mbit", b = { rate = "2mbit" } })
+  l.nodes.ns1:qdiscs()
+  l.nodes.ns1:qdisc_get("ns1-eth0")
+  pcall(l.impair, l, "ns2", "router", { delay = "1ms" })   -- where the kernel has no netem: the error path
+  l:impair("ns1", "router", false)
+  l:link_down("ns3", "sw")
+  l:link_up("ns3", "sw")
 end

@@ -174,6 +174,22 @@ int nsl_nl_sock_here(struct nsl_nl *nl)
 	return install(nl, fd);
 }
 
+int nsl_nl_dump(struct nl_sock *sk, int type, void *hdr, int len,
+		int (*valid)(struct nl_msg *, void *), void *arg)
+{
+	struct nl_cb *own = nl_socket_get_cb(sk), *cb = nl_cb_clone(own);
+	int err;
+
+	nl_cb_put(own);	/* nl_socket_get_cb() took a reference of its own */
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, arg);
+	if ((err = nl_send_simple(sk, type, NLM_F_DUMP, hdr, (size_t)len)) >= 0)
+		err = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	return err < 0 ? nsl_nl_err(err) : 0;
+}
+
 /* libnl reports a link missing from its reply as "object not found"; the
  * kernel's own answer for a missing name is ENODEV: both become -ENODEV. */
 int nsl_nl_ifindex(struct nl_sock *sk, const char *name, int *index)

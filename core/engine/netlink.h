@@ -42,6 +42,14 @@ int nsl_nl_sock_here(struct nsl_nl *nl);
  * when one was received since nsl_nl_sock(), else libnl's code mapped. */
 int nsl_nl_err(int nlerr);
 
+/* Sends a dump request of `type` with its header and calls valid(msg, arg)
+ * for each answer until the dump's end, through a clone of the socket's
+ * callbacks: the kernel-errno capture is kept and the socket left as it was
+ * for the next user. Returns 0 or -errno. */
+struct nl_msg;
+int nsl_nl_dump(struct nl_sock *sk, int type, void *hdr, int len,
+		int (*valid)(struct nl_msg *, void *), void *arg);
+
 /* The index of the link `name`, by one RTM_GETLINK (no dump): -ENODEV if
  * there is none. */
 int nsl_nl_ifindex(struct nl_sock *sk, const char *name, int *index);

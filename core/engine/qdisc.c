@@ -387,7 +387,6 @@ int nsl_qdisc_list(struct nsl_ns *ns, const char *dev, struct nsl_qdisc **out)
 	struct tcmsg tcm = { .tcm_family = AF_UNSPEC };
 	struct dump d = { 0 };
 	struct nsl_link_info *links = NULL;
-	struct nl_cb *cb = NULL, *own;
 	struct nl_sock *sk;
 	int err;
 
@@ -407,29 +406,15 @@ int nsl_qdisc_list(struct nsl_ns *ns, const char *dev, struct nsl_qdisc **out)
 	}
 	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		goto out;
-	/* A clone of the socket's callbacks keeps the kernel-errno capture and
-	 * leaves the socket as it was for the next user. */
-	own = nl_socket_get_cb(sk);
-	cb = nl_cb_clone(own);
-	nl_cb_put(own);
-	err = -ENOMEM;
-	if (!cb)
-		goto out;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_qdisc, &d);
 	tcm.tcm_ifindex = d.ifindex;
-	if ((err = nl_send_simple(sk, RTM_GETQDISC, NLM_F_DUMP, &tcm, sizeof tcm)) < 0 ||
-	    (err = nl_recvmsgs(sk, cb)) < 0) {
-		err = nsl_nl_err(err);
+	if ((err = nsl_nl_dump(sk, RTM_GETQDISC, &tcm, sizeof tcm, on_qdisc, &d)) < 0)
 		goto out;
-	}
 	if ((err = d.err) < 0)
 		goto out;
 	*out = d.v;
 	d.v = NULL;
 	err = d.n;
 out:
-	if (cb)
-		nl_cb_put(cb);
 	free(d.v);
 	free(links);
 	return err;

@@ -261,7 +261,6 @@ int nsl_route_list(struct nsl_ns *ns, int family, uint32_t table, struct nsl_rou
 	struct dump d = { .family = family, .table = table };
 	struct rtmsg rtm = { .rtm_family = (unsigned char)family };
 	struct nl_sock *sk;
-	struct nl_cb *cb = NULL, *sock_cb;
 	int err;
 
 	*out = NULL;
@@ -271,29 +270,14 @@ int nsl_route_list(struct nsl_ns *ns, int family, uint32_t table, struct nsl_rou
 		err = nsl_nl_err(err);
 		goto out;
 	}
-	/* A clone keeps the socket's error capture and leaves its callbacks be;
-	 * nl_socket_get_cb() takes a reference of its own. */
-	sock_cb = nl_socket_get_cb(sk);
-	cb = nl_cb_clone(sock_cb);
-	nl_cb_put(sock_cb);
-	if (!cb) {
-		err = -ENOMEM;
+	if ((err = nsl_nl_dump(sk, RTM_GETROUTE, &rtm, sizeof rtm, on_route, &d)) < 0)
 		goto out;
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_route, &d);
-	if ((err = nl_send_simple(sk, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof rtm)) < 0 ||
-	    (err = nl_recvmsgs(sk, cb)) < 0) {
-		err = nsl_nl_err(err);
-		goto out;
-	}
 	if ((err = d.err) < 0)
 		goto out;
 	*out = d.v;
 	d.v = NULL;
 	err = d.n;
 out:
-	if (cb)
-		nl_cb_put(cb);
 	free(d.v);
 	if (d.links)
 		nl_cache_free(d.links);
