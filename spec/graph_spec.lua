@@ -118,24 +118,31 @@ print(len(g["nodes"]), len(g["links"]), g["links"][1]["a"]["interface"], g["link
 end)
 
 describe("l:graph()", function()
+  after_each(T.cleanup)
+
   it("renders a declared lab, with a link's impairments when it has them", function()
     local l = lab.new { name = "imp" }
-    l:host("a"); l:host("b")
-    local k = l:link("a:a0 10.9.0.1/30", "b:b0 10.9.0.2/30")
-    k.impair = { delay = "10ms", loss = "1%" }
+    l:host("a"); l:host("b"); l:host("c")
+    l:link("a:a0 10.9.0.1/30", "b:b0 10.9.0.2/30", { delay = "10ms", loss = "1%" })
+    l:link("b:b1 10.9.1.1/30", "c:c0 10.9.1.2/30", { delay = "5ms", a = { rate = "1mbit" } })
     local dot = l:graph()
     assert.matches('"a":i1 -- "b":i1 [label="delay 10ms, loss 1%", color="#c0392b"];', dot, 1, true)
+    -- what is in force for the traffic leaving each end, when the ends differ
+    assert.matches('"b":i2 -- "c":i1 [label="b->c delay 5ms, rate 1mbit; c->b delay 5ms"', dot, 1, true)
     assert.matches('delay 10ms, loss 1%"| n2', l:graph("mermaid"), 1, true)
     local m = json.decode(l:graph("json"))
     assert.are.same({ delay = "10ms", loss = "1%" }, m.links[1].impairments)
+    assert.are.same({ delay = "5ms", rate = "1mbit" }, m.links[2].a.impairments)
+    assert.are.same({ delay = "5ms" }, m.links[2].b.impairments)
     assert.are.equal("down", l.state)
-    -- what is in force for the traffic leaving each end, when the ends differ
-    k.a.impair, k.b.impair = { delay = "10ms" }, { loss = "1%" }
-    assert.matches('label="a->b delay 10ms; b->a loss 1%"', l:graph(), 1, true)
-    m = json.decode(l:graph("json"))
-    assert.are.same({ delay = "10ms" }, m.links[1].a.impairments)
-    assert.are.same({ loss = "1%" }, m.links[1].b.impairments)
     assert.has_error(function() l:graph("svg") end, "graph: unknown format 'svg' (dot, mermaid, json)")
+  end)
+
+  it("draws the impairments of a topology file's links", function()
+    local file = write(".yaml", "name: imp\nhosts: [a, b]\nlinks:\n  - [ a 10.9.0.1/30, b 10.9.0.2/30, { delay: 20ms, jitter: 5ms } ]\n")
+    local out, ok = T.run(NSLAB .. " graph --format=mermaid " .. file)
+    assert.is_true(ok, out)
+    assert.matches("<br/>delay 20ms, jitter 5ms\"| n2", out, 1, true)
   end)
 
   it("reports validation errors at the script's line", function()
