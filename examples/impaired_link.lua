@@ -6,7 +6,7 @@
 --     waits, none is ever early.
 --   - 10% loss on the client's side: about one echo request in ten is lost.
 --   - A rate limit of 1 Mbit/s (tbf): TCP moves 250 kB in about 2 s instead
---     of at once, because the queue drains no faster than the rate.
+--     of in a blink, because the queue drains no faster than the rate.
 --   - A cut cable (both ends down): nothing gets through; restored, it does.
 --   - No impairment again: the link is perfect once more.
 -- Delay and loss need the kernel's netem qdisc (sch_netem; Debian's kernel has
@@ -73,9 +73,12 @@ local function tcp_rate()
 end
 
 l:stage("a rate limit of 1 Mbit/s")
+-- The time includes starting both nc, which is most of it on a perfect link
+-- (about 10 Mbit/s comes out under software emulation, where a fork and exec
+-- are slow): four times the limit to come is the bar, not the link's speed.
 local fast = tcp_rate()
-tools.expect(("on the perfect link, TCP moves %d bytes at more than 20 Mbit/s"):format(BYTES), fast > 20,
-  "more than 20 Mbit/s", ("%.1f Mbit/s"):format(fast))
+tools.expect(("on the perfect link, TCP moves %d bytes at more than 4 Mbit/s"):format(BYTES), fast > 4,
+  "more than 4 Mbit/s", ("%.1f Mbit/s"):format(fast))
 l:impair("client", "server", { rate = "1mbit" })
 local slow, seconds = tcp_rate()
 tools.expect("at 1mbit, TCP gets close to 1 Mbit/s and no more", slow > 0.7 and slow <= 1.05,

@@ -165,6 +165,17 @@ describe("impaired links", function()
         assert.same(want, a:qdisc_get("h1-eth0"))
       end
     end)
+
+    it("traces netem settings in the order tc reads them, and the removal", function()
+      local a, an = T.ns("tr")
+      assert.equals(("tc -n %s qdisc replace dev lo root netem delay 20ms 2ms 25%% loss 1%% 10%% "
+        .. "duplicate 0.5%% reorder 10%% gap 2 corrupt 0.1%% rate 10mbit"):format(an),
+        trace.command("qdisc_set", a, "lo", { delay = "20ms", jitter = "2ms", delay_correlation = 25,
+          loss = "1%", loss_correlation = "10%", duplicate = "0.5%", reorder = "10%", gap = 2,
+          corrupt = "0.1%", rate = "10mbit" }))
+      assert.equals(("tc -n %s qdisc del dev lo root"):format(an), trace.command("qdisc_del", a, "lo"))
+      assert.equals(("tc -n %s qdisc show dev lo"):format(an), trace.command("qdiscs", a, "lo"))
+    end)
   end)
 
   describe("cables", function()

@@ -1,3 +1,4 @@
+local netns = require "netns"
 local T = require "spec.testlib"
 local json = require "dkjson"
 
@@ -218,6 +219,28 @@ describe("netns qdiscs", function()
       collectgarbage()
       assert.equals(fds, T.fds())
       assert.truthy(collectgarbage("count") < mem + 64)
+    end)
+  end)
+
+  describe("netns.qdisc_check", function()
+    it("says what qdisc_set would install, without a link, or why not and which field", function()
+      assert.same({ kind = "netem", delay = "20ms", loss = "1%" }, netns.qdisc_check { delay = "20ms", loss = 1 })
+      assert.same({ kind = "tbf", rate = "10mbit" }, netns.qdisc_check { rate = "10mbit" })
+      assert.same({ kind = "tbf", rate = "10mbit", burst = 12500, limit_bytes = 137500, limit = 90 },
+        netns.qdisc_check({ rate = "10mbit" }, 1500))
+      -- A limit goes with the rest: tbf's with a rate alone, netem's with any netem setting.
+      assert.same({ kind = "tbf", rate = "10mbit", limit = 5 }, netns.qdisc_check { rate = "10mbit", limit = 5 })
+      assert.same({ kind = "netem", rate = "10mbit", limit = 5, delay = "0us" },
+        netns.qdisc_check { rate = "10mbit", limit = 5, delay = "0ms" })
+      assert.same({ kind = "netem", limit = 5 }, netns.qdisc_check { limit = 5 })
+      local ok, why, field = netns.qdisc_check { loss = "150%" }
+      assert.is_nil(ok)
+      assert.equals("'150%': more than 100%", why)
+      assert.equals("loss", field)
+      ok, why, field = netns.qdisc_check { nope = 1 }
+      assert.is_nil(ok)
+      assert.truthy(why:find("unknown option 'nope'", 1, true))
+      assert.is_nil(field)
     end)
   end)
 

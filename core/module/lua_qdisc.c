@@ -377,7 +377,7 @@ static int l_qdisc_check(lua_State *L)
 	lua_Integer mtu = luaL_optinteger(L, 2, 0);
 	const char *field, *why;
 
-	luaL_argcheck(L, mtu >= 0 && mtu <= 65535, 2, "mtu out of range (0 to 65535)");
+	luaL_argcheck(L, mtu >= 0 && mtu <= 0xffffff, 2, "mtu out of range (0 to 16777215)");
 	if ((why = check_opts(L, 1, &q, &field))) {
 		lua_pushnil(L);
 		lua_pushstring(L, why);
