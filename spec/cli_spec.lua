@@ -163,6 +163,31 @@ describe("nslab", function()
     assert.matches("<testsuites", read(junit) or "")
   end)
 
+  it("--tap prints the version line before the script's own output", function()
+    local out = T.run(("{ %s --tap %s 2>/dev/null; }"):format(NSLAB, script([[
+print("the script speaks")
+require("netns.report").record { name = "a check of its own", ok = true }
+]])))
+    assert.are.equal("TAP version 13\nthe script speaks\n1..1\nok 1 - a check of its own\n", out)
+  end)
+
+  it("--tap ends a failed script with Bail out! and its message, which prove reports", function()
+    local s = script([[
+require("netns.report").record { name = "before the error", ok = true }
+error("the script broke")
+]])
+    local out, code = nslab("--tap " .. s)
+    assert.are.equal(2, code, out)
+    local stdout = T.run(("{ %s --tap %s 2>/dev/null; }"):format(NSLAB, s))
+    assert.matches("\nok 1 %- before the error\nBail out! " .. s:gsub("%p", "%%%0") .. ":2: the script broke\n$", stdout)
+    local proved, ok = T.run(("prove --exec %s %s"):format(q(NSLAB .. " --tap"), s))
+    assert.is_not_true(ok, proved)
+    assert.matches("Bailout called.*the script broke", proved)
+    -- an error before any check: no plan, only the bail out
+    stdout = T.run(("{ %s --tap %s 2>/dev/null; }"):format(NSLAB, script('error("at once")')))
+    assert.matches("^TAP version 13\nBail out! .*: at once\n$", stdout)
+  end)
+
   for _, sig in ipairs({ { "INT", 130 }, { "TERM", 143 } }) do
     it("tears the lab down on SIG" .. sig[1] .. " and exits " .. sig[2], function()
       local p = prefix()

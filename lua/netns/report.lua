@@ -131,13 +131,23 @@ local function tap_description(s)
   return (text(s):gsub("[\r\n]+", " "):gsub("\\", "\\\\"):gsub("#", "\\#"))
 end
 
--- report.tap([out]): TAP version 13, a plan, one ok/not ok line per check
--- ("[stage] name"), and for each failure a YAML block with expected, actual,
--- where and stage, as `prove` and TAP::Parser read them.
-function report.tap(out)
+-- report.tap([out] [, {header=, bail=}]): TAP version 13, a plan, one
+-- ok/not ok line per check ("[stage] name"), and for each failure a YAML
+-- block with expected, actual, where and stage, as `prove` and TAP::Parser
+-- read them. header = false leaves out the version line (nslab prints it
+-- before the script runs, so that the script's own output comes after it);
+-- bail = a message ends the stream with "Bail out! <its first line>", the
+-- TAP way to say the run itself failed, which prove reports as such.
+function report.tap(out, opts)
   local w = writer(out, io.stdout)
-  w("TAP version 13\n")
+  opts = opts or {}
+  if opts.header ~= false then w("TAP version 13\n") end
+  local bail = opts.bail ~= nil and tostring(opts.bail):match("^[^\r\n]*") or nil
   if #checks == 0 then
+    if bail then
+      w("Bail out! " .. bail .. "\n")
+      return false
+    end
     w("1..0 # SKIP no checks were recorded\n")
     return true
   end
@@ -156,6 +166,10 @@ function report.tap(out)
       if e.stage then w("  stage: " .. yaml_string(e.stage) .. "\n") end
       w("  ...\n")
     end
+  end
+  if bail then
+    w("Bail out! " .. bail .. "\n")
+    return false
   end
   return report.failed() == 0
 end

@@ -98,6 +98,12 @@ function M.main(chunk, args, opts)
     trace.enable(io.stderr)
   end
   local out = o.tap and io.stderr or io.stdout -- TAP owns stdout
+  if o.tap then
+    -- The version line first: whatever the script prints comes after it,
+    -- where TAP consumers skip it as text that is not TAP.
+    io.stdout:write("TAP version 13\n")
+    io.stdout:flush()
+  end
   local real_exit = os.exit
   os.exit = function(code) error(setmetatable({ code = code }, ExitMT)) end
   local ok, err = xpcall(chunk, handler, table.unpack(args or {}))
@@ -137,7 +143,9 @@ function M.main(chunk, args, opts)
   if trace then trace.disable() end
 
   if o.tap then
-    report.tap(io.stdout)
+    -- A script that failed (code 2: an error, a teardown problem) ends the
+    -- stream with "Bail out!", so prove reports it instead of a short plan.
+    report.tap(io.stdout, { header = false, bail = code == 2 and (msg or "the script failed") or nil })
   elseif #report.checks() > 0 then
     report.summary(io.stdout, { color = o.color })
   end
