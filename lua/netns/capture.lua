@@ -2,7 +2,7 @@
 -- tcpdump, returning parsed packets a scenario can assert on.
 --
 --   local capture = require "netns.capture"
---   local cap <close> = capture.start(l.router, "gw-veth0", { filter = "icmp" })
+--   local cap <close> = capture.start(l:node("router"), "gw-veth0", { filter = "icmp" })
 --   l:reachable("ns1", "ns2")
 --   local pkts = cap:wait({ proto = "icmp", icmp = "echo reply" })  -- until one is seen
 --   cap:stop()                                    -- -> every packet, parsed

@@ -425,13 +425,35 @@ function Lab:graph(format)
   return require("netns.graph").render(self, format)
 end
 
--- ---- metatable: methods first, then nodes by name (l.ns1) ----
+-- ---- metatable: the lab's methods; nodes are in l.nodes ----
+
+-- Nodes are reached as l.nodes.NAME (or l:node(x)), never as l.NAME: the
+-- book names its router "router", and l.router is the method that declares
+-- one (a lab's own fields, l.pool or l.journal, could collide the same way).
+-- A method whose name is also a node's comes back as a callable that works
+-- as the method (l:router(...)) but raises, at the script's line, when it
+-- is used as the node (l.router:ping(...)), saying how to reach the node.
+local shadow_mt = {
+  __name = "netns.LabMethod",
+  __call = function(sh, ...) return sh.method(...) end,
+  __index = function(sh, k)
+    local n = sh.node
+    error(("l.%s is the lab's method %s, not node '%s' (indexed with '%s'): "
+      .. "reach the node as l.nodes.%s or l:node(\"%s\")"):format(n, n, n, tostring(k), n, n), 2)
+  end,
+}
+local shadows = {}
 
 LabMT.__index = function(self, k)
   local m = Lab[k]
-  if m ~= nil then return m end
-  local nodes = rawget(self, "nodes")
-  return nodes and nodes[k]
+  if type(m) == "function" then
+    local nodes = rawget(self, "nodes")
+    if nodes and nodes[k] then
+      shadows[k] = shadows[k] or setmetatable({ method = m, node = k }, shadow_mt)
+      return shadows[k]
+    end
+  end
+  return m
 end
 
 LabMT.__tostring = function(self)

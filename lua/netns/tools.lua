@@ -2,8 +2,8 @@
 --
 --   local tools = require "netns.tools"
 --   local bin = tools.need{ "tcpdump", "nc" }   -- paths, or exit 77 naming what is missing
---   tools.wait_port(l.ns2, 54321, { proto = "tcp", process = server })
---   local tmp <close> = tools.tempdir(l.ns1)    -- tmp.path, removed when closed
+--   tools.wait_port(l:node("ns2"), 54321, { proto = "tcp", process = server })
+--   local tmp <close> = tools.tempdir(l:node("ns1")) -- tmp.path, removed when closed
 --   tools.expect("the page arrived", ok, "hello", got)
 --
 -- Scenarios install nothing at run time (tools/install-deps does that once).
