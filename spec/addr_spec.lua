@@ -97,6 +97,10 @@ describe("netns addresses", function()
   it("adds IPv6 addresses; nodad ones are usable at once, others start tentative", function()
     local ns, name = T.ns("a6")
     pair(name)
+    -- DAD ends a retransmit time after it starts (1 s by default, less than
+    -- a slow machine may take to read the address back): 60 s here, so the
+    -- address is still tentative whenever it is read.
+    ns:sysctl_set("net.ipv6.neigh.d0.retrans_time_ms", 60000)
     ns:addr_add("d0", "2001:db8::1/64", { nodad = true })
     ns:addr_add("d0", "2001:db8:1::1/64")
     local got = ipaddrs(name)
