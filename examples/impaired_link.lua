@@ -60,10 +60,10 @@ end
 
 -- Moves BYTES over TCP from the client to the server; returns the rate in Mbit/s.
 local function tcp_rate()
-  local server = l.server:spawn({ bin.nc, "-l", tostring(PORT) }, { stdout = "null" })
-  assert(tools.wait_port(l.server, PORT, { process = server, name = "nc -l" }))
+  local server = l:node("server"):spawn({ bin.nc, "-l", tostring(PORT) }, { stdout = "null" })
+  assert(tools.wait_port(l:node("server"), PORT, { process = server, name = "nc -l" }))
   local t0 = netns.now()
-  local r = l.client:exec({ bin.nc, "-N", "-w", "10", "10.0.0.2", tostring(PORT) },
+  local r = l:node("client"):exec({ bin.nc, "-N", "-w", "10", "10.0.0.2", tostring(PORT) },
     { stdin = ("x"):rep(BYTES), timeout = 30 })
   local done = server:wait(10)
   local seconds = netns.now() - t0
