@@ -28,7 +28,7 @@ l:up()
 local t1 = netns.now()
 local node, mac, ip = {}, {}, {}
 for i = 1, n do
-  node[i] = l["h" .. i]
+  node[i] = l:node("h" .. i)
   mac[i] = node[i]:link_get("eth0").mac
   ip[i] = ("10.201.%d.%d"):format(i >> 8, i & 255)
 end
