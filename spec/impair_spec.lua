@@ -10,11 +10,7 @@ local trace = require "netns.trace"
 local T = require "spec.testlib"
 local json = require "dkjson"
 
-local function newlab(desc)
-  desc = desc or {}
-  desc.prefix = T.name("I") .. "-"
-  return T.track_lab(lab.new(desc))
-end
+local function newlab(desc) return T.lab(desc, "I") end
 
 local function here() return debug.getinfo(2, "l").currentline end
 

@@ -5,11 +5,7 @@ local lab = require "netns.lab"
 local updown = require "netns.lab_updown"
 local T = require "spec.testlib"
 
-local function newlab(desc)
-  desc = desc or {}
-  desc.prefix = T.name("L6") .. "-"
-  return T.track_lab(lab.new(desc))
-end
+local function newlab(desc) return T.lab(desc, "L6") end
 
 -- The families of the addresses on dev in namespace ns, as `ip` lists them.
 local function families(ns, dev)

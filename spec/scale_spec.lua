@@ -147,18 +147,14 @@ describe("scale", function()
 
   it("refuses a lab that cannot fit under the open-files limit, before anything is made", function()
     local prefix = T.name("FD") .. "-"
-    local script = os.tmpname()
-    local f = assert(io.open(script, "w"))
-    f:write(([[
+    local script = T.tmpfile(([[
 local lab = require "netns.lab"
 local l = lab.new { name = "fds", prefix = %q }
 l:switch("sw")
 for i = 1, 100 do l:host("h" .. i); l:link("sw:p" .. i, "h" .. i .. ":eth0 10.212.0." .. i .. "/24") end
 l:up()
-]]):format(prefix))
-    f:close()
+]]):format(prefix), ".lua")
     local out, ok = T.run(("prlimit --nofile=100:100 %s %s"):format(os.getenv("NSLAB") or "build/nslab", script))
-    os.remove(script)
     assert.is_falsy(ok)
     assert.matches(":5: lab 'fds': 101 namespaces need about 165 open files, and the limit is 100", out)
     assert.are.same({}, listed(prefix))

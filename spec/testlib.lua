@@ -45,6 +45,13 @@ function T.track_lab(l)
   return l
 end
 
+-- A new lab (netns.lab) with a prefix of fresh names, torn down by T.cleanup.
+function T.lab(desc, tag)
+  desc = desc or {}
+  desc.prefix = T.name(tag or "L") .. "-"
+  return T.track_lab(require("netns.lab").new(desc))
+end
+
 -- Temporary files: a fresh path (ext appended, e.g. ".yaml"), removed by
 -- T.cleanup(); T.tmpfile writes text into one and returns its path.
 local temps = {}
