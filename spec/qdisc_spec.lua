@@ -1,5 +1,6 @@
 local netns = require "netns"
 local T = require "spec.testlib"
+local trace = require "netns.trace"
 local json = require "dkjson"
 
 -- The root qdisc of dev as `tc -j [-s] qdisc show` reports it (kind, handle,
@@ -259,8 +260,8 @@ describe("netns qdiscs", function()
   end)
 
   describe("netem (where the kernel has sch_netem)", function()
-    it("installs exactly the settings given and reads them back the same", function()
-      local a, _, an = pair()
+    it("installs exactly the settings given and reads them back the same, as tc would", function()
+      local a, b, an = pair()
       local want = { kind = "netem", limit = 1000, delay = "20ms", jitter = "2ms", delay_correlation = "25%",
         loss = "1%", loss_correlation = "10%", duplicate = "0.5%", reorder = "10%", gap = 1,
         corrupt = "0.1%", rate = "10mbit" }
@@ -270,6 +271,10 @@ describe("netns qdiscs", function()
       assert.same(want, a:qdisc_get("va"))
       local q = outside(an, "va")
       assert.equals("netem", q.kind)
+      -- The line --trace prints for it, run by hand, builds the same qdisc.
+      local out, ok = T.run(trace.command("qdisc_set", b, "vb", opts))
+      assert(ok, out)
+      assert.same(want, b:qdisc_get("vb"))
       -- A second set is the whole state: what it does not name is gone.
       a:qdisc_set("va", { loss = "5%" })
       assert.same({ kind = "netem", limit = 1000, loss = "5%" }, a:qdisc_get("va"))
@@ -293,14 +298,15 @@ describe("netns qdiscs", function()
       -- Loss on one direction only: each echo request is dropped with p = 0.1,
       -- so the count lost is binomial(1000, 0.1): mean 100, sd 9.5; outside
       -- 100 +- 48 happens less than once in a million runs.
-      -- The qdisc's own drop counter tells netem's losses from any other.
+      -- The qdisc's own drop counter tells netem's losses from any other (it
+      -- also counts the ARP and IPv6 packets it dropped: at least the pings).
       local a, _, an = pair()
       netem(a, "va", { loss = "10%" })
       local r = a:ping("10.9.0.2", { count = 1000, interval = 0.005, timeout = 2 })
       local lost, drops = 1000 - r.received, outside(an, "va", true).drops
       local why = ("lost %d of 1000, netem dropped %d"):format(lost, drops)
       assert.truthy(lost >= 52 and lost <= 148, why)
-      assert.equals(drops, lost, why)
+      assert.truthy(lost <= drops, why)
     end)
 
     it("makes duplicates and reordering visible", function()
