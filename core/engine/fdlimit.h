@@ -17,4 +17,11 @@ void nsl_fdlimit_restore(void);
 /* Closes *fd if open and sets it to -1 (so a second call does nothing). */
 void nsl_fd_close(int *fd);
 
+#include <stddef.h>
+
+/* How many sockets one wave of an engine run (pings, port probes) may open:
+ * what the soft limit leaves free, less a few for the epoll fd and the home
+ * namespace's fd (opened lazily). At least 1. */
+size_t nsl_fd_budget(void);
+
 #endif

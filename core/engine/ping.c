@@ -3,7 +3,6 @@
  * schedule of sends, the epoll loop, the waves that keep fds bounded, and
  * the results. The sockets and what arrives on them are in ping_sock.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -12,12 +11,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "fdlimit.h"
 #include "icmp.h"
 #include "interrupt.h"
 #include "ping_int.h"
@@ -58,8 +57,6 @@ static double root(double x)
 
 /* ---- results ---- */
 
-/* ---- results ---- */
-
 int nsl_ping_add_reply(struct preq *q, unsigned seq, int ttl, double rtt, const struct nsl_ip *from)
 {
 	struct nsl_ping_result *res = q->res;
@@ -83,8 +80,8 @@ int nsl_ping_add_reply(struct preq *q, unsigned seq, int ttl, double rtt, const 
 	return 0;
 }
 
-int nsl_ping_add_error(struct preq *q, unsigned seq, int kind, int err,
-		       const struct nsl_ip *from, const char *msg)
+int nsl_ping_add_error(struct preq *q, unsigned seq, int kind, int err, int type, int code,
+		       unsigned mtu, const struct nsl_ip *from, const char *msg)
 {
 	struct nsl_ping_result *res = q->res;
 	struct nsl_ping_error *e;
@@ -102,6 +99,9 @@ int nsl_ping_add_error(struct preq *q, unsigned seq, int kind, int err,
 	e->seq = seq;
 	e->kind = kind;
 	e->err = err;
+	e->icmp_type = type;
+	e->icmp_code = code;
+	e->mtu = mtu;
 	if (from)
 		e->from = *from;
 	snprintf(e->message, sizeof e->message, "%s", msg);
@@ -140,7 +140,8 @@ void nsl_ping_results_free(struct nsl_ping_result *out, size_t n)
 
 /* ---- grouping requests onto sockets ---- */
 
-/* Requests share a socket when they share everything set on the socket. */
+/* Requests share a socket when they share everything set on the socket
+ * (ttl, df, dev, source). */
 static int key_cmp(const void *pa, const void *pb)
 {
 	const struct preq *a = *(struct preq *const *)pa, *b = *(struct preq *const *)pb;
@@ -155,6 +156,8 @@ static int key_cmp(const void *pa, const void *pb)
 		return a < b ? -1 : a > b;	/* stable: keeps the caller's order */
 	if (oa->ttl != ob->ttl)
 		return oa->ttl < ob->ttl ? -1 : 1;
+	if (!oa->df != !ob->df)
+		return !oa->df ? -1 : 1;
 	if ((c = strcmp(oa->dev, ob->dev)) != 0)
 		return c;
 	if (oa->source.family != ob->source.family)
@@ -169,7 +172,7 @@ static int same_sock(const struct preq *a, const struct preq *b)
 	const struct nsl_ping_opts *oa = a->o, *ob = b->o;
 
 	return a->ino == b->ino && a->req->dst.family == b->req->dst.family &&
-	       (oa == ob || (oa->ttl == ob->ttl && strcmp(oa->dev, ob->dev) == 0 &&
+	       (oa == ob || (oa->ttl == ob->ttl && !oa->df == !ob->df && strcmp(oa->dev, ob->dev) == 0 &&
 			     oa->source.family == ob->source.family &&
 			     memcmp(oa->source.addr, ob->source.addr, sizeof oa->source.addr) == 0));
 }
@@ -272,7 +275,7 @@ static int send_echo(struct run *r, struct preq *q)
 	if (err) {
 		q->state[seq - 1] = NSL_SEQ_FAILED;
 		q->answered++;
-		return nsl_ping_add_error(q, seq, NSL_PING_LOCAL, err, NULL, strerror(err));
+		return nsl_ping_add_error(q, seq, NSL_PING_LOCAL, err, -1, -1, 0, NULL, strerror(err));
 	}
 	q->state[seq - 1] = NSL_SEQ_SENT;
 	q->res->transmitted++;
@@ -413,28 +416,6 @@ out:
 	return err;
 }
 
-/* How many sockets a wave may open: what the fd limit leaves free, less a
- * few for the epoll fd and the home namespace's fd (opened lazily). */
-static size_t sock_budget(void)
-{
-	struct rlimit rl;
-	size_t open_fds = 0, limit = 1024;
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		limit = (size_t)rl.rlim_cur;
-	if (d) {
-		while ((e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.')
-				open_fds++;
-		closedir(d);
-	}
-	if (limit > 65536)
-		limit = 65536;
-	return limit > open_fds + 8 ? limit - open_fds - 8 : 1;
-}
-
 /* Checks what the bindings check, for C callers; the namespace's inode is
  * the socket key (two handles on one namespace share a socket), looked up
  * once per run of requests from the same handle. */
@@ -506,7 +487,7 @@ int nsl_ping_run(const struct nsl_ping_req *reqs, size_t n,
 		err = -errno;
 		goto out;
 	}
-	budget = sock_budget();
+	budget = nsl_fd_budget();
 	for (size_t i = 0; i < r.nsock && err == 0; i += budget)
 		err = run_wave(&r, &r.socks[i], r.nsock - i < budget ? r.nsock - i : budget);
 out:

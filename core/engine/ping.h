@@ -41,6 +41,8 @@ struct nsl_ping_opts {
 	double deadline;	/* seconds for the whole request; 0: none */
 	int size;		/* payload bytes, 0 .. NSL_PING_MAX_SIZE */
 	int ttl;		/* TTL / hop limit; 0: the namespace's default */
+	int df;			/* don't fragment (IP_PMTUDISC_DO / IPV6_DONTFRAG): a
+				 * request larger than the path MTU fails with the MTU */
 	struct nsl_ip source;	/* family 0: let the route choose */
 	char dev[NSL_IFNAMSIZ];	/* SO_BINDTODEVICE; "": any */
 };
@@ -66,6 +68,9 @@ struct nsl_ping_error {
 	int kind;		/* enum nsl_ping_kind */
 	int err;		/* NSL_PING_LOCAL: the errno */
 	struct nsl_ip from;	/* who sent the ICMP error; family 0: nobody */
+	int icmp_type, icmp_code;	/* of the ICMP error; -1 for local ones */
+	unsigned mtu;		/* "fragmentation needed", "packet too big", and a
+				 * local EMSGSIZE (df): the path MTU; 0: none */
 	char message[80];	/* "Destination Net Unreachable", "Network is unreachable" */
 };
 

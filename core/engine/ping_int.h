@@ -62,8 +62,9 @@ struct run {
 
 /* ping.c */
 int nsl_ping_add_reply(struct preq *q, unsigned seq, int ttl, double rtt, const struct nsl_ip *from);
-int nsl_ping_add_error(struct preq *q, unsigned seq, int kind, int err,
-		       const struct nsl_ip *from, const char *msg);
+/* type/code -1 for a local error; mtu 0 when none is known. */
+int nsl_ping_add_error(struct preq *q, unsigned seq, int kind, int err, int type, int code,
+		       unsigned mtu, const struct nsl_ip *from, const char *msg);
 void nsl_ping_finish(struct run *r, struct preq *q);
 int64_t nsl_ping_now_real(void);
 

@@ -4,14 +4,12 @@
  * requests, local errors from the error queue) matched to what was sent.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/errqueue.h>
@@ -19,6 +17,7 @@
 #include "icmp.h"
 #include "nsenter.h"
 #include "ping_int.h"
+#include "sock.h"
 
 #ifndef ICMP_FILTER
 #define ICMP_FILTER 1		/* <linux/icmp.h>, which clashes with <netinet/ip_icmp.h> */
@@ -30,33 +29,9 @@
 #define RCVBUF_MAX (32 * 1024 * 1024)
 #define RCVBUF_PER_REQ 4096
 
-static void ip_from_sockaddr(struct nsl_ip *ip, const struct sockaddr_storage *ss)
-{
-	memset(ip, 0, sizeof *ip);
-	ip->prefixlen = -1;
-	if (ss->ss_family == AF_INET) {
-		ip->family = AF_INET;
-		memcpy(ip->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		ip->family = AF_INET6;
-		memcpy(ip->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
-	}
-}
-
 socklen_t nsl_ping_sockaddr(struct sockaddr_storage *ss, const struct nsl_ip *ip, int ifindex)
 {
-	memset(ss, 0, sizeof *ss);
-	if (ip->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, ip->addr, 4);
-		return sizeof *sin;
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	sin6->sin6_family = AF_INET6;
-	memcpy(&sin6->sin6_addr, ip->addr, 16);
-	sin6->sin6_scope_id = (uint32_t)ifindex;	/* used for link-local only */
-	return sizeof *sin6;
+	return nsl_sockaddr(ss, ip, 0, ifindex);
 }
 
 /* ---- matching what arrives to what we sent ---- */
@@ -125,22 +100,36 @@ static int on_icmp_error(struct run *r, struct psock *s, uint16_t id, uint16_t s
 	kind = nsl_icmp_describe(s->family, type, code, info, msg, sizeof msg);
 	q->state[seq - 1] = NSL_SEQ_FAILED;
 	q->answered++;
-	return nsl_ping_add_error(q, seq, kind, 0, from && from->family ? from : NULL, msg);
+	return nsl_ping_add_error(q, seq, kind, 0, type, code,
+				  kind == NSL_PING_PACKET_TOO_BIG ? info : 0,
+				  from && from->family ? from : NULL, msg);
 }
 
 /* A local error from the error queue (EMSGSIZE, ...) quotes only the
- * destination: it belongs to the latest echo sent there. */
-static int on_local_error(struct run *r, struct psock *s, const struct nsl_ip *dst, int err)
+ * destination: it belongs to the latest echo sent there. An EMSGSIZE that
+ * sendto() already returned (df: larger than the path MTU the kernel knows)
+ * was recorded then; the queue adds the MTU. */
+static int on_local_error(struct run *r, struct psock *s, const struct nsl_ip *dst, int err,
+			  uint32_t info)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct preq *q = r->order[s->first + i];
 		unsigned seq = q->next_seq - 1;
-		if (q->done || !seq || q->state[seq - 1] != NSL_SEQ_SENT ||
+		struct nsl_ping_error *last = q->res->nerrors ? &q->res->errors[q->res->nerrors - 1] : NULL;
+		if (q->done || !seq ||
 		    memcmp(q->req->dst.addr, dst->addr, (size_t)nsl_ip_addrlen(dst)))
+			continue;
+		if (err == EMSGSIZE && q->state[seq - 1] == NSL_SEQ_FAILED && last &&
+		    last->seq == seq && last->err == EMSGSIZE && !last->mtu) {
+			last->mtu = info;
+			return 0;
+		}
+		if (q->state[seq - 1] != NSL_SEQ_SENT)
 			continue;
 		q->state[seq - 1] = NSL_SEQ_FAILED;
 		q->answered++;
-		return nsl_ping_add_error(q, seq, NSL_PING_LOCAL, err, NULL, strerror(err));
+		return nsl_ping_add_error(q, seq, NSL_PING_LOCAL, err, -1, -1,
+					  err == EMSGSIZE ? info : 0, NULL, strerror(err));
 	}
 	return 0;
 }
@@ -175,15 +164,15 @@ static int read_errqueue(struct run *r, struct psock *s)
 				ee = (struct sock_extended_err *)(void *)CMSG_DATA(c);
 		if (!ee)
 			continue;
-		ip_from_sockaddr(&to, &dst);
+		nsl_ip_from_sockaddr(&to, NULL, &dst);
 		if (ee->ee_origin == SO_EE_ORIGIN_LOCAL) {
 			if (to.family == s->family)
-				err = on_local_error(r, s, &to, (int)ee->ee_errno);
+				err = on_local_error(r, s, &to, (int)ee->ee_errno, ee->ee_info);
 		} else if (ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6) {
 			struct sockaddr_storage off;
 			memset(&off, 0, sizeof off);
 			memcpy(&off, SO_EE_OFFENDER(ee), sizeof(struct sockaddr_in6));
-			ip_from_sockaddr(&from, &off);
+			nsl_ip_from_sockaddr(&from, NULL, &off);
 			if (nsl_icmp_parse_quoted(s->family, r->buf, (size_t)len, &id, &seq) == 0)
 				err = on_icmp_error(r, s, id, seq, to.family ? to.addr : NULL,
 						    ee->ee_type, ee->ee_code, ee->ee_info, &from);
@@ -215,7 +204,7 @@ static int on_packet(struct run *r, struct psock *s, struct msghdr *msg, size_t 
 		rx = nsl_ping_now_real();
 	if (nsl_icmp_parse(s->family, pkt, len, &m) < 0)
 		return 0;
-	ip_from_sockaddr(&from, msg->msg_name);
+	nsl_ip_from_sockaddr(&from, NULL, msg->msg_name);
 	if (s->family == AF_INET)
 		ttl = m.ttl;
 	if (m.what == NSL_ICMP_REPLY)
@@ -279,16 +268,19 @@ static int setopt(int fd, int level, int name, const void *val, socklen_t len)
 }
 
 /* Only what must be asked of the echo socket's own family: the ICMP filter,
- * errors through the error queue, the reply hop limit, the TTL to send. */
-static int setup_family(int fd, int family, int ttl)
+ * errors through the error queue, the reply hop limit, the TTL to send and
+ * don't-fragment. */
+static int setup_family(int fd, int family, int ttl, int df)
 {
 	int on = 1, err;
+	int pmtu4 = IP_PMTUDISC_DO, pmtu6 = IPV6_PMTUDISC_DO;
 
 	if (family == AF_INET) {
 		uint32_t block = ~(uint32_t)(1u << ICMP_ECHOREPLY | 1u << ICMP_DEST_UNREACH |
 					     1u << ICMP_TIME_EXCEEDED | 1u << ICMP_PARAMETERPROB);
 		if ((err = setopt(fd, SOL_RAW, ICMP_FILTER, &block, sizeof block)) < 0 ||
-		    (err = setopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on)) < 0)
+		    (err = setopt(fd, SOL_IP, IP_RECVERR, &on, sizeof on)) < 0 ||
+		    (df && (err = setopt(fd, SOL_IP, IP_MTU_DISCOVER, &pmtu4, sizeof pmtu4)) < 0))
 			return err;
 		return ttl ? setopt(fd, SOL_IP, IP_TTL, &ttl, sizeof ttl) : 0;
 	}
@@ -301,38 +293,11 @@ static int setup_family(int fd, int family, int ttl)
 	ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &f6);
 	if ((err = setopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f6, sizeof f6)) < 0 ||
 	    (err = setopt(fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on)) < 0 ||
-	    (err = setopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on)) < 0)
+	    (err = setopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on)) < 0 ||
+	    (df && ((err = setopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu6, sizeof pmtu6)) < 0 ||
+		    (err = setopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &on, sizeof on)) < 0)))
 		return err;
 	return ttl ? setopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl) : 0;
-}
-
-/* The user's dev= and source=: failures here (no such device, an address
- * the namespace does not have) are results of the requests, as ping
- * reports them, not failures of the run. */
-static int bind_user(struct psock *s, char *what, size_t wlen)
-{
-	const struct nsl_ping_opts *o = s->o;
-	struct sockaddr_storage ss;
-	char addr[INET6_ADDRSTRLEN];
-
-	if (o->dev[0]) {
-		struct ifreq ifr;
-		memset(&ifr, 0, sizeof ifr);
-		snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", o->dev);
-		snprintf(what, wlen, "bind to device %s", o->dev);
-		if (ioctl(s->fd, SIOCGIFINDEX, &ifr) < 0)
-			return -errno;
-		s->ifindex = ifr.ifr_ifindex;
-		if (setsockopt(s->fd, SOL_SOCKET, SO_BINDTODEVICE, o->dev, (socklen_t)strlen(o->dev)) < 0)
-			return -errno;
-	}
-	if (o->source.family) {
-		socklen_t len = nsl_ping_sockaddr(&ss, &o->source, s->ifindex);
-		snprintf(what, wlen, "bind to source %s", nsl_ip_ntop(&o->source, addr, sizeof addr));
-		if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
-			return -errno;
-	}
-	return 0;
 }
 
 /* Opens s's socket inside its namespace. Returns 0, -errno for a failure of
@@ -344,13 +309,8 @@ int nsl_ping_open_sock(struct run *r, struct psock *s)
 	char what[64] = "", msg[sizeof what + 64];
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if ((err = nsl_enter(s->ns->fd)) < 0)
-		return err;
-	s->fd = socket(s->family, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
-	err = s->fd < 0 ? -errno : 0;
-	nsl_leave();
-	if (err < 0)
-		return err;
+	if ((s->fd = nsl_sock_open(s->ns, s->family, SOCK_RAW | SOCK_NONBLOCK, proto)) < 0)
+		return s->fd;
 	/* Socket options act in the socket's own namespace from here on. */
 	rcvbuf = (int)(s->n * RCVBUF_PER_REQ > RCVBUF_MAX ? RCVBUF_MAX : s->n * RCVBUF_PER_REQ);
 	if (rcvbuf < RCVBUF_MIN)
@@ -359,14 +319,18 @@ int nsl_ping_open_sock(struct run *r, struct psock *s)
 	    (err = setopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf)) < 0)
 		return err;
 	if ((err = setopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on)) < 0 ||
-	    (err = setup_family(s->fd, s->family, s->o->ttl)) < 0)
+	    (err = setup_family(s->fd, s->family, s->o->ttl, s->o->df)) < 0)
 		return err;
-	if ((err = bind_user(s, what, sizeof what)) < 0) {
+	/* The user's dev= and source=: failures here (no such device, an
+	 * address the namespace does not have) are results of the requests,
+	 * as ping reports them, not failures of the run. */
+	if ((err = nsl_sock_bind(s->fd, s->o->dev, &s->o->source, 0, &s->ifindex,
+				 what, sizeof what)) < 0) {
 		int uerr = -err;
 		snprintf(msg, sizeof msg, "%s: %s", what, strerror(uerr));
 		for (size_t i = 0; i < s->n; i++) {
 			struct preq *q = r->order[s->first + i];
-			if ((err = nsl_ping_add_error(q, 0, NSL_PING_LOCAL, uerr, NULL, msg)) < 0)
+			if ((err = nsl_ping_add_error(q, 0, NSL_PING_LOCAL, uerr, -1, -1, 0, NULL, msg)) < 0)
 				return err;
 			nsl_ping_finish(r, q);
 		}

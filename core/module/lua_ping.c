@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include "errors.h"
+#include "lua_optarg.h"
 #include "lua_util.h"
 #include "ping.h"
 
@@ -28,125 +29,28 @@ struct pingrun {
 };
 
 static const char *const opt_keys[] = {
-	"count", "interval", "timeout", "deadline", "size", "ttl", "source", "dev", NULL
+	"count", "interval", "timeout", "deadline", "size", "ttl", "df", "source", "dev", NULL
 };
-
-/* An option table: where it is on the stack, which argument to blame, and
- * what to say before the field ("item 3: " in ping_many). */
-struct optarg {
-	lua_State *L;
-	int idx, arg;
-	const char *prefix;
-};
-
-static int opt_error(const struct optarg *a, const char *field, const char *reason)
-{
-	if (field)
-		return luaL_argerror(a->L, a->arg, lua_pushfstring(a->L, "%sfield '%s': %s",
-								   a->prefix, field, reason));
-	return luaL_argerror(a->L, a->arg, lua_pushfstring(a->L, "%s%s", a->prefix, reason));
-}
-
-/* Pushes the field; returns 0 (and pops) when it is nil. */
-static int opt_get(const struct optarg *a, const char *field, int type, const char *tname)
-{
-	int t = lua_getfield(a->L, a->idx, field);
-
-	if (t == LUA_TNIL) {
-		lua_pop(a->L, 1);
-		return 0;
-	}
-	if (t != type)
-		opt_error(a, field, lua_pushfstring(a->L, "%s expected, got %s", tname,
-						    luaL_typename(a->L, -1)));
-	return 1;
-}
-
-static void opt_int(const struct optarg *a, const char *field, int min, int max, int *out)
-{
-	lua_Integer v;
-	int isint;
-
-	if (!opt_get(a, field, LUA_TNUMBER, "integer"))
-		return;
-	v = lua_tointegerx(a->L, -1, &isint);
-	if (!isint)
-		opt_error(a, field, "number has no integer representation");
-	if (v < min || v > max)
-		opt_error(a, field, lua_pushfstring(a->L, "%I out of range (%d to %d)",
-						    (LUAI_UACINT)v, min, max));
-	lua_pop(a->L, 1);
-	*out = (int)v;
-}
-
-static void opt_num(const struct optarg *a, const char *field, double min, double max, double *out)
-{
-	double v;
-
-	if (!opt_get(a, field, LUA_TNUMBER, "number"))
-		return;
-	v = (double)lua_tonumber(a->L, -1);
-	if (!(v >= min && v <= max))
-		opt_error(a, field, lua_pushfstring(a->L, "%f out of range (%f to %f seconds)",
-						    (LUAI_UACNUMBER)v, (LUAI_UACNUMBER)min,
-						    (LUAI_UACNUMBER)max));
-	lua_pop(a->L, 1);
-	*out = v;
-}
-
-static void check_keys(const struct optarg *a)
-{
-	lua_State *L = a->L;
-
-	lua_pushnil(L);
-	while (lua_next(L, a->idx)) {
-		int known = 0;
-		lua_pop(L, 1);
-		if (lua_type(L, -1) == LUA_TSTRING)
-			for (int i = 0; opt_keys[i]; i++)
-				known |= strcmp(lua_tostring(L, -1), opt_keys[i]) == 0;
-		if (!known)
-			opt_error(a, NULL, lua_pushfstring(L, "unknown option '%s' (expected one of: "
-							   "count, interval, timeout, deadline, size, ttl, source, dev)",
-							   luaL_tolstring(L, -1, NULL)));
-	}
-}
 
 /* Reads the options present in the table over o (defaults or the run's). */
-static void read_opts(const struct optarg *a, struct nsl_ping_opts *o)
+static void read_opts(const struct lnsl_optarg *a, struct nsl_ping_opts *o)
 {
-	lua_State *L = a->L;
-	const char *s, *why;
-
-	if (!lua_istable(L, a->idx))
-		opt_error(a, NULL, lua_pushfstring(L, "options table expected, got %s",
-						   luaL_typename(L, a->idx)));
-	check_keys(a);
-	opt_int(a, "count", 1, NSL_PING_MAX_COUNT, &o->count);
-	opt_num(a, "interval", 0.001, 3600, &o->interval);
-	opt_num(a, "timeout", 0.001, 3600, &o->timeout);
-	opt_num(a, "deadline", 0.001, 86400, &o->deadline);
-	opt_int(a, "size", 0, NSL_PING_MAX_SIZE, &o->size);
-	opt_int(a, "ttl", 1, 255, &o->ttl);
-	if (opt_get(a, "source", LUA_TSTRING, "string")) {
-		s = lua_tostring(L, -1);
-		if (nsl_parse_ip(s, 0, &o->source, &why) < 0)
-			opt_error(a, "source", lua_pushfstring(L, "'%s': %s", s, why));
-		lua_pop(L, 1);
-	}
-	if (opt_get(a, "dev", LUA_TSTRING, "string")) {
-		s = lua_tostring(L, -1);
-		if (nsl_check_ifname(s, lua_rawlen(L, -1), &why) < 0)
-			opt_error(a, "dev", lua_pushfstring(L, "interface name '%s' %s", s, why));
-		memcpy(o->dev, s, strlen(s) + 1);
-		lua_pop(L, 1);
-	}
+	lnsl_oa_check(a, opt_keys);
+	lnsl_oa_int(a, "count", 1, NSL_PING_MAX_COUNT, &o->count);
+	lnsl_oa_num(a, "interval", 0.001, 3600, &o->interval);
+	lnsl_oa_num(a, "timeout", 0.001, 3600, &o->timeout);
+	lnsl_oa_num(a, "deadline", 0.001, 86400, &o->deadline);
+	lnsl_oa_int(a, "size", 0, NSL_PING_MAX_SIZE, &o->size);
+	lnsl_oa_int(a, "ttl", 1, 255, &o->ttl);
+	lnsl_oa_bool(a, "df", &o->df);
+	lnsl_oa_ip(a, "source", &o->source);
+	lnsl_oa_ifname(a, "dev", o->dev);
 }
 
-static void check_source(const struct optarg *a, const struct nsl_ping_opts *o, int family)
+static void check_source(const struct lnsl_optarg *a, const struct nsl_ping_opts *o, int family)
 {
 	if (o->source.family && o->source.family != family)
-		opt_error(a, "source", family == AF_INET ? "IPv6 address for an IPv4 destination"
+		lnsl_oa_error(a, "source", family == AF_INET ? "IPv6 address for an IPv4 destination"
 							 : "IPv4 address for an IPv6 destination");
 }
 
@@ -223,6 +127,12 @@ static void push_result(lua_State *L, const struct nsl_ip *dst, const struct nsl
 		lnsl_setstring(L, "message", e->message);
 		if (e->kind == NSL_PING_LOCAL && e->err)
 			lnsl_setstring(L, "code", nsl_errname(e->err));
+		if (e->icmp_type >= 0) {
+			lnsl_setinteger(L, "icmp_type", e->icmp_type);
+			lnsl_setinteger(L, "icmp_code", e->icmp_code);
+		}
+		if (e->mtu)
+			lnsl_setinteger(L, "mtu", e->mtu);
 		push_ip(L, "from", &e->from);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 		if (e->kind == NSL_PING_LOCAL && !first_local)
@@ -234,15 +144,16 @@ static void push_result(lua_State *L, const struct nsl_ip *dst, const struct nsl
 }
 
 /**
- * ns:ping(dst [, {count=, interval=, timeout=, deadline=, size=, ttl=, source=, dev=}])
+ * ns:ping(dst [, {count=, interval=, timeout=, deadline=, size=, ttl=, df=, source=, dev=}])
  *   -> {dst, ok, transmitted, received, duplicates, loss, rtt={min, avg, max, mdev},
- *       replies={{seq, ttl, rtt, from}}, errors={{seq, kind, message, code, from}}, error}
+ *       replies={{seq, ttl, rtt, from}},
+ *       errors={{seq, kind, message, code, icmp_type, icmp_code, mtu, from}}, error}
  * ICMP echo from inside the namespace, as `ip netns exec NS ping -c COUNT DST`.
  */
 static int m_ping(lua_State *L)
 {
 	struct nsl_ns *ns = lnsl_checkns(L, 1);
-	struct optarg a = { L, 3, 3, "" };
+	struct lnsl_optarg a = { L, 3, 3, "" };
 	struct nsl_ping_opts o;
 	struct nsl_ping_req req;
 	struct pingrun *run;
@@ -270,29 +181,29 @@ static int m_ping(lua_State *L)
 static void check_item(lua_State *L, lua_Integer i, const struct nsl_ping_opts *base,
 		       struct nsl_ping_req *req, struct nsl_ping_opts *own)
 {
-	struct optarg a = { L, 0, 1, NULL };
+	struct lnsl_optarg a = { L, 0, 1, NULL };
 	const char *s, *why;
 	struct nsl_ns *ns;
 	int item, t;
 
 	a.prefix = lua_pushfstring(L, "item %I: ", (LUAI_UACINT)i);
 	if ((t = lua_rawgeti(L, 1, i)) != LUA_TTABLE)
-		opt_error(&a, NULL, lua_pushfstring(L, "{ns, dst [, opts]} expected, got %s",
+		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "{ns, dst [, opts]} expected, got %s",
 						    lua_typename(L, t)));
 	item = lua_gettop(L);
 	lua_rawgeti(L, item, 1);
 	ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
 	if (!ns)
-		opt_error(&a, NULL, lua_pushfstring(L, "[1]: " LNSL_NAMESPACE " expected, got %s",
+		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "[1]: " LNSL_NAMESPACE " expected, got %s",
 						    luaL_typename(L, -1)));
 	if (ns->fd < 0)
-		opt_error(&a, NULL, "[1]: namespace is closed");
+		lnsl_oa_error(&a, NULL, "[1]: namespace is closed");
 	if (lua_rawgeti(L, item, 2) != LUA_TSTRING)
-		opt_error(&a, NULL, lua_pushfstring(L, "[2]: destination address (string) expected, got %s",
+		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "[2]: destination address (string) expected, got %s",
 						    luaL_typename(L, -1)));
 	s = lua_tostring(L, -1);
 	if (nsl_parse_ip(s, 0, &req->dst, &why) < 0)
-		opt_error(&a, NULL, lua_pushfstring(L, "[2]: '%s': %s", s, why));
+		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "[2]: '%s': %s", s, why));
 	req->ns = ns;
 	req->opts = NULL;
 	a.idx = lua_gettop(L) + 1;
@@ -312,7 +223,7 @@ static void check_item(lua_State *L, lua_Integer i, const struct nsl_ping_opts *
  */
 static int l_ping_many(lua_State *L)
 {
-	struct optarg a = { L, 2, 2, "" };
+	struct lnsl_optarg a = { L, 2, 2, "" };
 	struct nsl_ping_opts base, *own;
 	struct nsl_ping_req *reqs;
 	struct pingrun *run;
