@@ -279,9 +279,8 @@ static int run_wave(struct prun *r, struct probe **wave, size_t n)
 			err = got;
 			break;
 		}
-		now = nsl_now();
 		for (int i = 0; i < got; i++)
-			on_event(r, ev[i].data.ptr, ev[i].events, now);
+			on_event(r, ev[i].data.ptr, ev[i].events, nsl_now());
 	}
 	for (size_t i = 0; i < n; i++)
 		if (wave[i]->fd >= 0) {
