@@ -102,6 +102,8 @@ int nsl_ping_add_error(struct preq *q, unsigned seq, int kind, int err, int type
 	e->icmp_type = type;
 	e->icmp_code = code;
 	e->mtu = mtu;
+	e->rtt = kind != NSL_PING_LOCAL && seq && q->sent
+		 ? (double)(nsl_ping_now_real() - q->sent[seq - 1]) / 1e6 : -1;
 	if (from)
 		e->from = *from;
 	snprintf(e->message, sizeof e->message, "%s", msg);
@@ -275,7 +277,10 @@ static int send_echo(struct run *r, struct preq *q)
 	if (err) {
 		q->state[seq - 1] = NSL_SEQ_FAILED;
 		q->answered++;
-		return nsl_ping_add_error(q, seq, NSL_PING_LOCAL, err, -1, -1, 0, NULL, strerror(err));
+		int e2 = nsl_ping_add_error(q, seq, NSL_PING_LOCAL, err, -1, -1, 0, NULL, strerror(err));
+		/* df: the error queue has the MTU the kernel knows; read it now,
+		 * before a finished request stops listening. */
+		return e2 < 0 || err != EMSGSIZE ? e2 : nsl_ping_drain(r, s);
 	}
 	q->state[seq - 1] = NSL_SEQ_SENT;
 	q->res->transmitted++;

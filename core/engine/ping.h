@@ -69,6 +69,7 @@ struct nsl_ping_error {
 	int err;		/* NSL_PING_LOCAL: the errno */
 	struct nsl_ip from;	/* who sent the ICMP error; family 0: nobody */
 	int icmp_type, icmp_code;	/* of the ICMP error; -1 for local ones */
+	double rtt;		/* ms from the echo to the ICMP error; -1 for local ones */
 	unsigned mtu;		/* "fragmentation needed", "packet too big", and a
 				 * local EMSGSIZE (df): the path MTU; 0: none */
 	char message[80];	/* "Destination Net Unreachable", "Network is unreachable" */

@@ -83,15 +83,16 @@ static int on_reply(struct run *r, struct psock *s, const struct nsl_icmp_msg *m
 }
 
 /* An ICMP error quoting our request id/seq to dst (from the error queue or
- * the raw packet: both arrive, the first one counts). */
+ * the raw packet: both arrive, the first one counts). rx: when the packet
+ * arrived (0: unknown, now). */
 static int on_icmp_error(struct run *r, struct psock *s, uint16_t id, uint16_t seq16,
 			 const unsigned char *dst, int type, int code, uint32_t info,
-			 const struct nsl_ip *from)
+			 const struct nsl_ip *from, int64_t rx)
 {
 	struct preq *q = lookup(r, s, id);
 	char msg[80];
 	unsigned seq;
-	int kind;
+	int kind, err;
 
 	if (!q || q->done || !(seq = full_seq(q, seq16)) || q->state[seq - 1] != NSL_SEQ_SENT)
 		return 0;
@@ -100,9 +101,12 @@ static int on_icmp_error(struct run *r, struct psock *s, uint16_t id, uint16_t s
 	kind = nsl_icmp_describe(s->family, type, code, info, msg, sizeof msg);
 	q->state[seq - 1] = NSL_SEQ_FAILED;
 	q->answered++;
-	return nsl_ping_add_error(q, seq, kind, 0, type, code,
-				  kind == NSL_PING_PACKET_TOO_BIG ? info : 0,
-				  from && from->family ? from : NULL, msg);
+	if ((err = nsl_ping_add_error(q, seq, kind, 0, type, code,
+				      kind == NSL_PING_PACKET_TOO_BIG ? info : 0,
+				      from && from->family ? from : NULL, msg)) < 0 || !rx)
+		return err;
+	q->res->errors[q->res->nerrors - 1].rtt = (double)(rx - q->sent[seq - 1]) / 1e6;
+	return 0;
 }
 
 /* A local error from the error queue (EMSGSIZE, ...) quotes only the
@@ -175,7 +179,7 @@ static int read_errqueue(struct run *r, struct psock *s)
 			nsl_ip_from_sockaddr(&from, NULL, &off);
 			if (nsl_icmp_parse_quoted(s->family, r->buf, (size_t)len, &id, &seq) == 0)
 				err = on_icmp_error(r, s, id, seq, to.family ? to.addr : NULL,
-						    ee->ee_type, ee->ee_code, ee->ee_info, &from);
+						    ee->ee_type, ee->ee_code, ee->ee_info, &from, 0);
 		}
 		if (err < 0)
 			return err;
@@ -209,7 +213,7 @@ static int on_packet(struct run *r, struct psock *s, struct msghdr *msg, size_t 
 		ttl = m.ttl;
 	if (m.what == NSL_ICMP_REPLY)
 		return on_reply(r, s, &m, ttl, rx, &from);
-	return on_icmp_error(r, s, m.id, m.seq, m.quoted_dst, m.type, m.code, m.info, &from);
+	return on_icmp_error(r, s, m.id, m.seq, m.quoted_dst, m.type, m.code, m.info, &from, rx);
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
  * luaopen_netns: the `netns` module. Each area (namespace, link, addr, route,
- * neigh, sysctl, exec, pids, ping, probe, listen, throughput, fs, qdisc) lives in its own core/module/lua_<area>.c over
+ * neigh, sysctl, exec, pids, ping, path, probe, listen, throughput, fs, qdisc) lives in its own core/module/lua_<area>.c over
  * its own engine file core/engine/<area>.c and registers module functions and Namespace
  * methods here. netns.Namespace is the methods table, so Lua code can extend
  * handles with methods of its own. The module sets no globals.
@@ -49,6 +49,7 @@ NETNS_API int luaopen_netns(lua_State *L)
 	lnsl_open_probe(L, module, methods);
 	lnsl_open_listen(L, module, methods);
 	lnsl_open_throughput(L, module, methods);
+	lnsl_open_path(L, module, methods);
 	lnsl_open_fs(L, module, methods);
 	lnsl_open_qdisc(L, module, methods);
 

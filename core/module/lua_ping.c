@@ -133,6 +133,8 @@ static void push_result(lua_State *L, const struct nsl_ip *dst, const struct nsl
 		}
 		if (e->mtu)
 			lnsl_setinteger(L, "mtu", e->mtu);
+		if (e->rtt >= 0)
+			lnsl_setnumber(L, "rtt", e->rtt);
 		push_ip(L, "from", &e->from);
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 		if (e->kind == NSL_PING_LOCAL && !first_local)
@@ -147,7 +149,7 @@ static void push_result(lua_State *L, const struct nsl_ip *dst, const struct nsl
  * ns:ping(dst [, {count=, interval=, timeout=, deadline=, size=, ttl=, df=, source=, dev=}])
  *   -> {dst, ok, transmitted, received, duplicates, loss, rtt={min, avg, max, mdev},
  *       replies={{seq, ttl, rtt, from}},
- *       errors={{seq, kind, message, code, icmp_type, icmp_code, mtu, from}}, error}
+ *       errors={{seq, kind, message, code, icmp_type, icmp_code, mtu, rtt, from}}, error}
  * ICMP echo from inside the namespace, as `ip netns exec NS ping -c COUNT DST`.
  */
 static int m_ping(lua_State *L)

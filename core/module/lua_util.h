@@ -103,6 +103,7 @@ void lnsl_open_ping(lua_State *L, int module, int methods);
 void lnsl_open_probe(lua_State *L, int module, int methods);
 void lnsl_open_listen(lua_State *L, int module, int methods);
 void lnsl_open_throughput(lua_State *L, int module, int methods);
+void lnsl_open_path(lua_State *L, int module, int methods);
 void lnsl_open_fs(lua_State *L, int module, int methods);
 void lnsl_open_qdisc(lua_State *L, int module, int methods);
 
