@@ -17,6 +17,9 @@
 local core = require "netns.check_core"
 local state = require "netns.check_state"
 local matrix = require "netns.matrix"
+local port = require "netns.check_port"
+local perf = require "netns.check_perf"
+local path = require "netns.check_path"
 
 local check = {}
 
@@ -75,15 +78,17 @@ local function from_set(lab, from, n, fname)
   return s, nd.name
 end
 
+-- With tcp= or udp= the check is about a port (netns.check_port).
 local function probe(lab, src, dst, expect, fname)
-  expect = core.checkopts(expect, 4, fname, PING_KEYS)
+  local ports = type(expect) == "table" and (expect.tcp ~= nil or expect.udp ~= nil)
+  expect = core.checkopts(expect, 4, fname, ports and port.KEYS or PING_KEYS)
   local s = node(lab, src, 2, fname)
   local fam = core.family(expect.family, 4, fname)
   local addr, afam, label = core.destination(lab, dst, fam, 3, fname, s)
-  if expect.how ~= nil and not HOWS[expect.how] then
+  if expect.how ~= nil and not (ports and port.HOWS or HOWS)[expect.how] then
     argerror(4, fname, ("field 'how': unknown failure '%s'"):format(tostring(expect.how)))
   end
-  return s, addr, afam, label, expect
+  return s, addr, afam, label, expect, ports
 end
 
 -- expect.rtt / expect.loss = {min=, max=}: bounds (either may be left out) on
@@ -114,7 +119,8 @@ end
 -- expect.ttl: the replies' TTL; expect.hops: routers on the way (64 - TTL);
 -- expect.rtt, expect.loss: bounds on the average RTT (ms) and the loss (%).
 check.reachable = api(function(lab, src, dst, expect)
-  local s, addr, _, label, e = probe(lab, src, dst, expect, "reachable")
+  local s, addr, _, label, e, ports = probe(lab, src, dst, expect, "reachable")
+  if ports then return port.reachable(lab, s, addr, label, e) end
   local rtt, loss = bounds(e, "rtt", "ms", "reachable"), bounds(e, "loss", "%", "reachable")
   local t0 = now()
   local r = s.ns:ping(addr, ping_opts(e))
@@ -135,7 +141,8 @@ end)
 -- check.unreachable(lab, src, dst [, expect]): no reply; expect.how says how
 -- it must fail, expect.from which router (node, name or address) must say so.
 check.unreachable = api(function(lab, src, dst, expect)
-  local s, addr, _, label, e = probe(lab, src, dst, expect, "unreachable")
+  local s, addr, _, label, e, ports = probe(lab, src, dst, expect, "unreachable")
+  if ports then return port.unreachable(lab, s, addr, label, e) end
   local from, from_label
   if e.from ~= nil then from, from_label = from_set(lab, e.from, 4, "unreachable") end
   local po = ping_opts(e)
@@ -172,5 +179,18 @@ end
 check.ping_all = matrix.ping_all
 -- check.static_neighs(lab [, {family=, nodes=}]) -> count
 check.static_neighs = matrix.static_neighs
+
+---------------------------------------------------------------- ports, throughput, paths
+
+-- check.port_matrix(lab, {from=, to=, tcp=, udp=, expect=, ...}) -> ok, detail
+check.port_matrix = port.port_matrix
+-- check.throughput(lab, src, dst, {min=, max=, duration=, bytes=, ...}) -> ok, detail
+check.throughput = perf.throughput
+-- check.path(lab, src, dst, {"router1", "router2", family=, ...}) -> ok, detail
+check.path = path.path
+-- check.path_mtu(lab, src, dst, mtu [, opts]) -> ok, detail
+check.path_mtu = path.path_mtu
+-- check.traceroute(lab, src, dst [, opts]) -> result with each hop's node (data, not a check)
+check.traceroute = path.traceroute
 
 return check

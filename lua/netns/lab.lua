@@ -41,11 +41,19 @@ lab.options = { prefix = env_prefix ~= "" and env_prefix or nil, keep = false, p
 -- A node is a plain table; Namespace methods called on it work on its
 -- namespace (node:exec{...}, node:ping(...), node:route_add{...}): the
 -- methods take a node for self, so their errors name the method and the
--- script's line, and a node that is not up says so.
+-- script's line, and a node that is not up says so. node:listen{...} is the
+-- lab's (l:listen), so teardown closes it.
+local lab_of = setmetatable({}, { __mode = "k" })
+
 local NodeMT = {
-  __index = function(_, k)
+  __index = function(node, k)
     local m = netns.Namespace[k]
-    return type(m) == "function" and m or nil
+    if type(m) ~= "function" then return nil end
+    if k == "listen" and lab_of[node] then
+      local l = lab_of[node]
+      return function(self, opts) return l:listen(self, opts) end
+    end
+    return m
   end,
   __tostring = function(node) return ("netns.Node (%s \"%s\")"):format(node.kind, node.name) end,
 }
@@ -139,7 +147,9 @@ end
 
 function Lab:_node(kind, name, opts, where)
   if self.state ~= "down" then topo.fail(where, "%s '%s': the lab is up; declare nodes before up()", kind, tostring(name)) end
-  return setmetatable(topo.node(self, kind, name, opts, where), NodeMT)
+  local node = setmetatable(topo.node(self, kind, name, opts, where), NodeMT)
+  lab_of[node] = self
+  return node
 end
 
 -- l:host(name [, {default=, routes=, sysctl=, etc=}]) -> node
@@ -403,13 +413,27 @@ end
 
 -- ---- checks: thin wrappers over netns.check ----
 
-for _, name in ipairs({ "reachable", "unreachable", "ping_all", "expect_link_up", "expect_addr",
+for _, name in ipairs({ "reachable", "unreachable", "ping_all", "port_matrix", "throughput", "path",
+  "path_mtu", "traceroute", "expect_link_up", "expect_addr",
   "expect_route", "expect_neigh", "expect_fdb", "expect_sysctl" }) do
   Lab[name] = check[name]
 end
 
 function Lab:stage(name)
   return check.stage(name)
+end
+
+-- l:listen(node, {proto=, port=, addr=, reply=, echo=, dev=}) -> netns.Listener
+-- (also node:listen{...}): an in-process listener in the node's namespace,
+-- closed by l:down() if the script has not closed it.
+function Lab:listen(x, opts)
+  local node = self:node(x)
+  if not node then error(("bad argument #1 to 'listen' (unknown node '%s')"):format(tostring(x)), 2) end
+  if not node.ns or node.ns.closed then error(("node '%s' is not up"):format(node.name), 2) end
+  local l = node.ns:listen(opts)
+  self.listeners = self.listeners or setmetatable({}, { __mode = "k" })
+  self.listeners[l] = true
+  return l
 end
 
 -- ---- exploring ----

@@ -459,6 +459,9 @@ function M.teardown(self)
     if ns then live[#live + 1] = ns end
   end
   journal.kill_processes(live)
+  -- A listener's socket holds its namespace alive: close them first.
+  for l in pairs(self.listeners or {}) do l:close() end
+  self.listeners = nil
   for i = #made, 1, -1 do
     local m = made[i]
     if m.kind == "etc" then

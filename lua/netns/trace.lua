@@ -242,6 +242,48 @@ local function merged(a, b)
   return t
 end
 
+---------------------------------------------------------------- ports, throughput, paths
+
+-- A TCP probe is `nc -z`; a UDP one sends a line and waits for an answer.
+local function probe_argv(proto, dst, port, o)
+  o = type(o) == "table" and o or {}
+  local w = { "nc" }
+  if proto == "udp" then add(w, "-u") else add(w, "-z") end
+  add(w, "-w", math.max(1, math.ceil(o.timeout or 1)))
+  if o.source then add(w, "-s", o.source) end
+  add(w, dst, port)
+  return w
+end
+
+local function listen_line(ns, o)
+  o = type(o) == "table" and o or {}
+  local w = { "nc", "-l", "-k" }
+  if o.proto == "udp" then add(w, "-u") end
+  if o.addr then add(w, "-s", o.addr) end
+  add(w, "-p", o.port or 0)
+  local what = o.reply == false and "answers nothing" or type(o.reply) == "string" and "sends a fixed reply"
+    or "echoes"
+  return exec(ns, w) .. " &   # in-process listener; it " .. what
+end
+
+local function throughput_lines(src, dst, addr, o)
+  o = type(o) == "table" and o or {}
+  local port = o.port and o.port > 0 and o.port or 5201
+  local c = { "iperf3", "-c", addr, "-p", port }
+  if o.bytes then add(c, "-n", o.bytes) else add(c, "-t", o.duration or 10) end
+  if o.source then add(c, "-B", o.source) end
+  return { exec(dst, { "iperf3", "-s", "-1", "-p", port }) .. " &", exec(src, c) }
+end
+
+local function traceroute_argv(dst, o)
+  o = type(o) == "table" and o or {}
+  local w = { "traceroute", "-n", "-I", "-m", o.max_hops or 30, "-q", o.queries or 1, "-w", o.timeout or 1 }
+  if o.source then add(w, "-s", o.source) end
+  if o.dev then add(w, "-i", o.dev) end
+  add(w, dst)
+  return w
+end
+
 ---------------------------------------------------------------- the table
 
 local function fdb_add(ns, o)
@@ -339,6 +381,11 @@ local methods = {
     if dev ~= nil then return tc(ns, "qdisc", "show", "dev", dev) end
     return tc(ns, "qdisc", "show")
   end,
+  probe = function(ns, proto, dst, port, o) return exec(ns, probe_argv(proto, dst, port, o)) end,
+  listen = listen_line,
+  throughput = throughput_lines,
+  traceroute = function(ns, dst, o) return exec(ns, traceroute_argv(dst, o)) end,
+  path_mtu = function(ns, dst) return exec(ns, { "tracepath", "-n", dst }) end,
   delete = function(ns) return join{ "ip", "netns", "delete", ns.name or label(ns) } end,
 }
 
@@ -348,6 +395,22 @@ local queries = {
 }
 
 local module_fns = {
+  probe_many = function(list, o)
+    local lines = {}
+    list = type(list) == "table" and list or {}
+    local max = options.max_lines or 20
+    lines[1] = ("# %d port probes at once (netns.probe_many), each as:"):format(#list)
+    for i, p in ipairs(list) do
+      if i > max then
+        lines[#lines + 1] = ("# ... and %d more"):format(#list - max)
+        break
+      end
+      if type(p) == "table" and p[1] and p[4] then
+        lines[#lines + 1] = exec(p[1], probe_argv(p[2], p[3], p[4], merged(p[5], o)))
+      end
+    end
+    return lines
+  end,
   create = function(name) return join{ "ip", "netns", "add", name } end,
   delete = function(name) return join{ "ip", "netns", "delete", name } end,
   list = function() return "ip netns list" end,
