@@ -260,7 +260,7 @@ local function listen_line(ns, o)
   local w = { "nc", "-l", "-k" }
   if o.proto == "udp" then add(w, "-u") end
   if o.addr then add(w, "-s", o.addr) end
-  add(w, "-p", o.port or 0)
+  add(w, o.port or 0)
   local what = o.reply == false and "answers nothing" or type(o.reply) == "string" and "sends a fixed reply"
     or "echoes"
   return exec(ns, w) .. " &   # in-process listener; it " .. what
