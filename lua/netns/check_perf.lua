@@ -19,7 +19,7 @@ function M.rate(v)
   if type(v) ~= "string" then return nil, ("rate expected, got %s"):format(type(v)) end
   local num, prefix, unit = v:lower():match("^%s*(%d+%.?%d*)%s*([kmgt]?)(%a*)/?s?%s*$")
   local n = tonumber(num)
-  if not n or n <= 0 or (unit ~= "bit" and unit ~= "bps" and unit ~= "") or (unit == "" and prefix ~= "") then
+  if not n or n <= 0 or (unit ~= "bit" and unit ~= "bps") then
     return nil, ("'%s' is not a rate (say \"8mbit\", \"500kbit\", \"1gbit\")"):format(v)
   end
   return n * UNITS[prefix] * (unit == "bps" and 8 or 1)

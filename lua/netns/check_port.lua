@@ -188,22 +188,24 @@ local function check_value(v, where)
     where, "\"refused\", \"timeout\", ...", tostring(v)))
 end
 
--- expect = {src = {dst = {["tcp/80"] = v, ...} | v} | v} | {["tcp/80"] = v}
+-- expect = {src = {dst = {["tcp/80"] = v, ...} | v} | v} and {["tcp/80"] = v}
+-- for every pair: the most specific one given wins (a cell, a pair, a
+-- row, a service); nil when none is.
 local function expectation(opts, s, d, svc)
   local e = opts.expect
-  local function pick(t)
-    if type(t) ~= "table" then return t end
-    if t[svc] ~= nil then return t[svc] end
-    return nil
-  end
   if type(e) ~= "table" then return e end
-  local v = pick(e)
-  if v ~= nil then return v end
   local row = e[s]
-  if type(row) ~= "table" then return row end
-  local cell = row[d]
-  if type(cell) == "table" then return cell[svc] end
-  return cell
+  if type(row) == "table" then
+    local cell = row[d]
+    if type(cell) == "table" then
+      if cell[svc] ~= nil then return cell[svc] end
+    elseif cell ~= nil then
+      return cell
+    end
+  elseif row ~= nil then
+    return row
+  end
+  return e[svc]
 end
 
 local function validate_expect(e, names, svcs)
