@@ -9,7 +9,8 @@
 --      from 203.0.113.254 and answers; the router translates the replies back;
 --   3. from wan, nothing in lan is reachable; destination NAT of TCP port
 --      54321 on 203.0.113.254 to 192.0.2.1 lets a client in wan reach a
---      server in lan.
+--      server in lan; checked with nc (the data arrives) and in-process
+--      (l:reachable{tcp=} through 203.0.113.254, lan's own address unroutable).
 -- Stands for the book's (there with iptables; here nftables):
 --   ip netns exec router iptables -t nat -A POSTROUTING -s 192.0.2.0/24 -o gw-veth1 -j MASQUERADE
 --   ip netns exec wan tcpdump -tnl -i wan-veth0 icmp
@@ -77,6 +78,8 @@ assert(tools.wait_port(lan, PORT, { process = server, name = "nc -l in lan" }))
 local r = connect("too early\n")
 tools.expect("before DNAT, wan's connection to 203.0.113.254:54321 is refused (the router itself)", r.code ~= 0,
   "nc exits 1", ("exit %s %s"):format(tostring(r.code), r.stderr:gsub("%s+$", "")))
+-- nc's exit status cannot say why; the check can: a RST, from the router.
+l:unreachable("wan", "203.0.113.254", { tcp = PORT, how = "refused", from = "router" })
 nft(([[
 table ip nat {
   chain prerouting {
@@ -99,3 +102,9 @@ capture.expect(cap, { flags = "S", src = "203.0.113.1", dst = "192.0.2.1", dport
   "in lan the SYN arrives for 192.0.2.1:54321 (destination rewritten), from 203.0.113.1")
 show(cap:stop(), "lan-veth0")
 server:close()
+
+-- With an in-process server in lan: the port is reachable only through the
+-- router's address; lan's own address is not routed from wan at all.
+local svc <close> = l:listen("lan", { proto = "tcp", port = PORT })
+l:reachable("wan", "203.0.113.254", { tcp = PORT })
+l:unreachable("wan", "lan", { tcp = PORT, how = "network unreachable" })

@@ -7,7 +7,10 @@
 --   - With `nc -l 54321` in ns2, the payload arrives, and a capture shows
 --     TCP's three-way handshake (SYN, SYN-ACK, ACK) before the data and the
 --     FINs after it.
---   - UDP sends the datagram straight away: no handshake, no connection.
+--   - UDP sends the datagram straight away: no handshake, no connection;
+--     with nobody listening, ns2 answers with ICMP port unreachable.
+--   - The same checked in-process, without nc: l:unreachable{tcp=, how="refused"},
+--     and in-process listeners answering l:reachable{tcp=} and {udp=, reply=}.
 -- Stands for the book's:
 --   ip netns exec ns2 nc -l 54321
 --   ip netns exec ns1 nc 192.0.2.2 54321      (type a line)
@@ -42,6 +45,8 @@ tools.expect("nc -z 192.0.2.2 54321 fails (connection refused)", r.code ~= 0, "e
 capture.expect(cap, { flags = "S", src = "192.0.2.1", dport = PORT }, "ns1 sends a SYN")
 capture.expect(cap, { flags = "R.", src = "192.0.2.2", sport = PORT }, "ns2 answers with a RST: port closed")
 show(cap:stop(), "ns2-veth0")
+-- The same as a check, in-process: the connection is refused (a RST), not lost.
+l:unreachable("ns1", "ns2", { tcp = PORT, how = "refused" })
 
 l:stage("TCP: a server in ns2")
 local server = ns2:spawn({ bin.nc, "-l", tostring(PORT) })
@@ -70,6 +75,8 @@ show(cap:stop(), "ns2-veth0")
 server:close()
 
 l:stage("UDP: a datagram, no handshake")
+-- Nobody listens yet: ns2's kernel answers with ICMP port unreachable.
+l:unreachable("ns1", "ns2", { udp = PORT, how = "refused", from = "ns2" })
 server = ns2:spawn({ bin.nc, "-u", "-l", tostring(PORT) })
 assert(tools.wait_port(ns2, PORT, { proto = "udp", process = server, name = "nc -u -l" }))
 cap = capture.start(ns2, "ns2-veth0", { filter = "port " .. PORT })
@@ -87,3 +94,9 @@ local pkts = cap:stop()
 capture.expect(pkts, { proto = "tcp" }, "no handshake: not a single TCP segment", { none = true })
 show(pkts, "ns2-veth0")
 server:close()
+
+l:stage("the same without nc: in-process servers in ns2")
+local echo <close> = l:listen("ns2", { proto = "tcp", port = PORT })
+local answer <close> = l:listen("ns2", { proto = "udp", port = PORT, reply = "pong\n" })
+l:reachable("ns1", "ns2", { tcp = PORT })
+l:reachable("ns1", "ns2", { udp = PORT, payload = "ping\n", reply = "pong\n" })

@@ -53,11 +53,11 @@ describe("examples/", function()
   after_each(T.cleanup)
 
   local list = examples()
-  it("holds the eleven scenarios of the tour", function()
+  it("holds the twelve scenarios of the tour", function()
     local have = {}
     for _, f in ipairs(list) do have[f:match("([^/]+)%.lua$")] = true end
     for _, name in ipairs { "hello_namespace", "one_segment", "router", "two_routers", "mac_rewrite",
-      "bridge", "tcp_udp", "http_names", "dhcp", "nat", "ipv6" } do
+      "bridge", "tcp_udp", "http_names", "dhcp", "nat", "ipv6", "firewall" } do
       assert.is_true(have[name], "examples/" .. name .. ".lua is missing")
     end
   end)
