@@ -12,6 +12,8 @@
 --   BENCH_IMPAIR=1  BENCH_IMPAIR_HOSTS=200  BENCH_IMPAIR_REPS=3 (a qdisc on every link)
 --   BENCH_PING=1  BENCH_PING_HOSTS=50  BENCH_PING_SAMPLE=245 (pairs for the
 --   per-pair ping; 0 = all)  BENCH_PING_REPS=3  BENCH_PING_DYNARP=1
+--   BENCH_PROBES=1  BENCH_PORT_REPS=3  BENCH_TPUT_REPS=3  BENCH_TPUT_SECONDS=3
+--   (port checks vs nc, throughput vs iperf3: bench/probes_nslab.lua)
 package.path = "bench/?.lua;" .. package.path
 local gen = require "gen_star"
 
@@ -392,6 +394,45 @@ local function impair_section()
 end
 
 ---------------------------------------------------------------------------
+-- The checks beyond ping against the tools people use for them
+-- (bench/probes_nslab.lua): 1000 TCP port checks in one call vs nc per
+-- check, and the in-process throughput vs iperf3 on three links.
+local function probes_section()
+  local out = sh(("%s/nslab bench/probes_nslab.lua %sq ports 2>>%s"):format(B, prefix, log))
+  local p = parse(out:match("ports [^\n]+") or "")
+  say("")
+  say("### 1000 TCP port checks from one namespace (10 open, 990 closed)")
+  say("")
+  if not p.nslab then say("failed (see %s)", log) else
+    say("| alternative | time (median of %d) | open ports found |", p.reps)
+    say("|---|---|---|")
+    say("| nslab `netns.probe_many` (one call, one event loop) | %s | %d |", fmt_s(p.nslab), p.nslab_open)
+    say("| `ip netns exec A nc -z -w1 B PORT` per check, in one shell loop | %s | %d |", fmt_s(p.nc), p.nc_open)
+    say("")
+    say("nc per check is %.0fx the time of one probe_many call.", p.nc / p.nslab)
+  end
+  out = sh(("%s/nslab bench/probes_nslab.lua %sq throughput 2>>%s"):format(B, prefix, log))
+  say("")
+  say("### Throughput: in-process transfer vs iperf3 on the same link")
+  say("")
+  local first = true
+  for line in out:gmatch("throughput [^\n]+") do
+    local t = parse(line)
+    if first then
+      say("%d interleaved runs of %g s each per link, medians; CPU: percent of one CPU over the transfer (nslab: the process, both threads; iperf3: client + server).", t.reps, t.secs)
+      say("")
+      say("| link | nslab | iperf3 | nslab / iperf3 | retransmits nslab / iperf3 | CPU nslab / iperf3 |")
+      say("|---|---|---|---|---|---|")
+      first = false
+    end
+    local function rate(b) return b >= 1e9 and ("%.2f Gbit/s"):format(b / 1e9) or ("%.2f Mbit/s"):format(b / 1e6) end
+    say("| %s | %s | %s | %.3f | %d / %d | %d%% / %d%% |", t.link:gsub("_", " "), rate(t.nslab_bps), rate(t.iperf3_bps),
+      t.nslab_bps / t.iperf3_bps, t.nslab_retr, t.iperf3_retr, t.nslab_cpu, t.iperf3_cpu)
+  end
+  if first then say("failed (see %s)", log) end
+end
+
+---------------------------------------------------------------------------
 say("## Results")
 say("")
 say("Machine: %s, %s CPUs, kernel %s, iproute2 %s, libnl %s, pyroute2 %s.",
@@ -411,5 +452,6 @@ if env("BENCH_MATRIX") ~= "0" then matrix_section() end
 if env("BENCH_PING") ~= "0" then ping_section() end
 if env("BENCH_TREE") ~= "0" then tree_section() end
 if env("BENCH_IMPAIR") ~= "0" then impair_section() end
+if env("BENCH_PROBES") ~= "0" then probes_section() end
 local f = io.open(B .. "/bench/results.md", "w")
 if f then f:write(table.concat(out_lines, "\n"), "\n") f:close() end
