@@ -1,6 +1,7 @@
 -- A scenario that exercises every area (labs up and down three times, a
 -- router, a switch, checks, a ping matrix, spawn, exec, impairments and
--- qdiscs, a cable cut) for tools/leak-check.
+-- qdiscs, a cable cut, port probes, listeners, a throughput test, a
+-- traceroute and a path MTU) for tools/leak-check.
 local lab = require "netns.lab"
 for i = 1, 3 do
   local l <close> = lab.new { name = "vg" }
@@ -16,6 +17,17 @@ for i = 1, 3 do
   l:reachable("ns1", "ns2", { ttl = 63 })
   l:reachable("ns3", "ns1")
   l:ping_all()
+  local web = l:listen("ns2", { proto = "tcp", port = 80, reply = "hi" })
+  l:listen("ns2", { proto = "udp", port = 53 })   -- left to the lab's teardown
+  l:reachable("ns1", "ns2", { tcp = 80 })
+  l:reachable("ns1", "ns2", { udp = 53 })
+  l:unreachable("ns1", "ns2", { tcp = 81, how = "refused" })
+  l:port_matrix { from = { "ns1" }, to = { "ns2", "ns3" }, tcp = { 80, 81 }, out = false,
+                  expect = { ns1 = { ns2 = { ["tcp/81"] = "refused" }, ns3 = false } } }
+  web:close()
+  l:throughput("ns1", "ns2", { bytes = 1000000 })
+  l:path("ns1", "ns2", { "router" })
+  l:path_mtu("ns1", "ns2", 1500)
   local p = l.nodes.ns2:spawn({ "sleep", "30" })
   l.nodes.ns1:exec({ "ip", "addr" })
   l:impair("ns1", "router", { rate = "1mbit", b = { rate = "2mbit" } })
