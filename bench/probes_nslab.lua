@@ -120,8 +120,14 @@ local function throughput()
       ib[#ib + 1], ir[#ir + 1], ic[#ic + 1] = b, rt, cpu
     end
     srv:close()
-    print(("throughput link=%s nslab_bps=%.0f iperf3_bps=%.0f nslab_retr=%d iperf3_retr=%d nslab_cpu=%.0f iperf3_cpu=%.0f reps=%d secs=%g")
-      :format(link[1]:gsub(" ", "_"), median(nb), median(ib), median(nr), median(ir), median(nc), median(ic), reps, secs))
+    -- The ratio of each interleaved pair: how far apart they are run to run.
+    local lo, hi = math.huge, 0
+    for i = 1, reps do
+      lo, hi = math.min(lo, nb[i] / ib[i]), math.max(hi, nb[i] / ib[i])
+    end
+    print(("throughput link=%s nslab_bps=%.0f iperf3_bps=%.0f nslab_retr=%d iperf3_retr=%d nslab_cpu=%.0f iperf3_cpu=%.0f ratio_min=%.3f ratio_max=%.3f reps=%d secs=%g")
+      :format(link[1]:gsub(" ", "_"), median(nb), median(ib), median(nr), median(ir), median(nc), median(ic), lo, hi,
+        reps, secs))
   end
 end
 

@@ -421,13 +421,14 @@ local function probes_section()
     if first then
       say("%d interleaved runs of %g s each per link, medians; CPU: percent of one CPU over the transfer (nslab: the process, both threads; iperf3: client + server).", t.reps, t.secs)
       say("")
-      say("| link | nslab | iperf3 | nslab / iperf3 | retransmits nslab / iperf3 | CPU nslab / iperf3 |")
-      say("|---|---|---|---|---|---|")
+      say("| link | nslab | iperf3 | nslab / iperf3 (medians) | per run, min..max | retransmits nslab / iperf3 | CPU nslab / iperf3 |")
+      say("|---|---|---|---|---|---|---|")
       first = false
     end
     local function rate(b) return b >= 1e9 and ("%.2f Gbit/s"):format(b / 1e9) or ("%.2f Mbit/s"):format(b / 1e6) end
-    say("| %s | %s | %s | %.3f | %d / %d | %d%% / %d%% |", t.link:gsub("_", " "), rate(t.nslab_bps), rate(t.iperf3_bps),
-      t.nslab_bps / t.iperf3_bps, t.nslab_retr, t.iperf3_retr, t.nslab_cpu, t.iperf3_cpu)
+    say("| %s | %s | %s | %.3f | %.3f..%.3f | %d / %d | %d%% / %d%% |", t.link:gsub("_", " "), rate(t.nslab_bps),
+      rate(t.iperf3_bps), t.nslab_bps / t.iperf3_bps, t.ratio_min, t.ratio_max, t.nslab_retr, t.iperf3_retr,
+      t.nslab_cpu, t.iperf3_cpu)
   end
   if first then say("failed (see %s)", log) end
 end
