@@ -13,18 +13,7 @@ local function sh(fmt, ...)
   return out
 end
 
--- A (10.0.0.1, fd00::1) -- B (10.0.0.2, fd00::2).
-local function segment()
-  local A, an = T.ns("a")
-  local B, bn = T.ns("b")
-  sh("ip -n %s link add v0 type veth peer name v0 netns %s", an, bn)
-  for _, c in ipairs{ { an, "10.0.0.1", "fd00::1" }, { bn, "10.0.0.2", "fd00::2" } } do
-    sh("ip -n %s addr add %s/24 dev v0 && ip -n %s addr add %s/64 dev v0 nodad", c[1], c[2], c[1], c[3])
-    sh("ip -n %s link set v0 up && ip -n %s link set lo up", c[1], c[1])
-  end
-  assert(A:ping("10.0.0.2", { timeout = 3 }).ok and A:ping("fd00::2", { timeout = 3 }).ok)
-  return A, B, an, bn
-end
+local segment = T.segment
 
 -- The listening sockets of a namespace, from outside (ss -H -l -n).
 local function ss(name, proto)

@@ -111,6 +111,28 @@ function T.ipj(...)
   return v or {}
 end
 
+-- Two namespaces on one veth (v0 at both ends): A 10.0.0.1/24 fd00::1/64,
+-- B 10.0.0.2/24 fd00::2/64, lo up, each reaching the other over both
+-- families before it returns (so no first packet waits for ARP or NDP).
+-- Returns A, B and their names.
+function T.segment()
+  local A, an = T.ns("a")
+  local B, bn = T.ns("b")
+  for _, cmd in ipairs{
+    ("ip -n %s link add v0 type veth peer name v0 netns %s"):format(an, bn),
+    ("ip -n %s addr add 10.0.0.1/24 dev v0"):format(an), ("ip -n %s addr add fd00::1/64 dev v0 nodad"):format(an),
+    ("ip -n %s addr add 10.0.0.2/24 dev v0"):format(bn), ("ip -n %s addr add fd00::2/64 dev v0 nodad"):format(bn),
+    ("ip -n %s link set v0 up"):format(an), ("ip -n %s link set lo up"):format(an),
+    ("ip -n %s link set v0 up"):format(bn), ("ip -n %s link set lo up"):format(bn),
+  } do
+    local out, ok = T.run(cmd)
+    assert(ok, cmd .. ": " .. out)
+  end
+  assert(A:ping("10.0.0.2", { timeout = 3 }).ok and A:ping("fd00::2", { timeout = 3 }).ok,
+    "the segment's ends do not reach each other")
+  return A, B, an, bn
+end
+
 -- Polls fn() until it returns true or the deadline (seconds) passes.
 function T.wait_until(fn, deadline)
   local t0 = os.time()

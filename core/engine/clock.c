@@ -1,5 +1,6 @@
 /* The monotonic clock the engine's waits share, and sleeping by it. */
 #include <errno.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 #include "clock.h"
@@ -51,4 +52,22 @@ int nsl_ms_until(double deadline)
 	if (left > 86400.0 * 2)
 		left = 86400.0 * 2;
 	return (int)(left * 1000.0) + 1;
+}
+
+int nsl_epoll_wait(int epfd, struct epoll_event *ev, int max, double secs)
+{
+	struct timespec ts;
+	int n;
+
+	if (secs < 0)
+		secs = 0;
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	n = epoll_pwait2(epfd, ev, max, &ts, NULL);
+	if (n < 0 && errno == ENOSYS)	/* kernels before 5.11: ms resolution */
+		n = epoll_wait(epfd, ev, max, (int)(secs * 1000 + 0.999));
+	/* A signal nslab turns into a Lua error ends the run now; others do not. */
+	if (n < 0 && errno == EINTR)
+		return nsl_interrupt_signal ? -EINTR : 0;
+	return n < 0 ? -errno : n;
 }

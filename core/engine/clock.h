@@ -5,6 +5,12 @@
 double nsl_now(void);		/* seconds */
 /* Sleeps the whole time despite signals; -EINTR if nslab was interrupted. */
 int nsl_sleep(double seconds);
+/* epoll_pwait2 for secs (ns resolution; ms before Linux 5.11): the number
+ * of events, 0 at the time or for a signal nslab does not act on, -EINTR
+ * for one it does (the run ends so the Lua error is raised), or -errno. */
+struct epoll_event;
+int nsl_epoll_wait(int epfd, struct epoll_event *ev, int max, double secs);
+
 /* Milliseconds to an absolute deadline for poll(), rounded up; -1 for none. */
 int nsl_ms_until(double deadline);
 

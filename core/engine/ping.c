@@ -332,24 +332,6 @@ static int step(struct run *r, struct preq *q, double now, double *wake)
 	return 0;
 }
 
-static int wait_events(struct run *r, struct epoll_event *ev, int max, double secs)
-{
-	struct timespec ts;
-	int n;
-
-	if (secs < 0)
-		secs = 0;
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-	n = epoll_pwait2(r->epfd, ev, max, &ts, NULL);
-	if (n < 0 && errno == ENOSYS)	/* kernels before 5.11: ms resolution */
-		n = epoll_wait(r->epfd, ev, max, (int)(secs * 1000 + 0.999));
-	/* A signal nslab turns into a Lua error ends the run now; others do not. */
-	if (n < 0 && errno == EINTR)
-		return nsl_interrupt_signal ? -EINTR : 0;
-	return n < 0 ? -errno : n;
-}
-
 static int start_wave(struct run *r, struct psock *socks, size_t nsock, double now)
 {
 	int err;
@@ -393,7 +375,7 @@ static int run_wave(struct run *r, struct psock *socks, size_t nsock)
 			}
 		if (err < 0 || r->active == 0)
 			break;
-		if ((n = wait_events(r, ev, (int)(sizeof ev / sizeof ev[0]), wake - nsl_now())) < 0) {
+		if ((n = nsl_epoll_wait(r->epfd, ev, (int)(sizeof ev / sizeof ev[0]), wake - nsl_now())) < 0) {
 			err = n;
 			break;
 		}

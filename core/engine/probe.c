@@ -233,23 +233,6 @@ static int start(struct prun *r, struct probe *p, double now)
 	return 0;
 }
 
-static int wait_events(int epfd, struct epoll_event *ev, int max, double secs)
-{
-	struct timespec ts;
-	int n;
-
-	if (secs < 0)
-		secs = 0;
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-	n = epoll_pwait2(epfd, ev, max, &ts, NULL);
-	if (n < 0 && errno == ENOSYS)
-		n = epoll_wait(epfd, ev, max, (int)(secs * 1000 + 0.999));
-	if (n < 0 && errno == EINTR)
-		return nsl_interrupt_signal ? -EINTR : 0;
-	return n < 0 ? -errno : n;
-}
-
 static int run_wave(struct prun *r, struct probe **wave, size_t n)
 {
 	struct epoll_event ev[256];
@@ -275,7 +258,7 @@ static int run_wave(struct prun *r, struct probe **wave, size_t n)
 		}
 		if (r->active == 0)
 			break;
-		if ((got = wait_events(r->epfd, ev, (int)(sizeof ev / sizeof ev[0]), wake - nsl_now())) < 0) {
+		if ((got = nsl_epoll_wait(r->epfd, ev, (int)(sizeof ev / sizeof ev[0]), wake - nsl_now())) < 0) {
 			err = got;
 			break;
 		}

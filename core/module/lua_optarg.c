@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "lua_optarg.h"
+#include "lua_util.h"
 
 int lnsl_oa_error(const struct lnsl_optarg *a, const char *field, const char *reason)
 {
@@ -14,6 +15,7 @@ int lnsl_oa_error(const struct lnsl_optarg *a, const char *field, const char *re
 void lnsl_oa_check(const struct lnsl_optarg *a, const char *const keys[])
 {
 	lua_State *L = a->L;
+	const char *key;
 	luaL_Buffer b;
 
 	if (!lua_istable(L, a->idx))
@@ -28,6 +30,7 @@ void lnsl_oa_check(const struct lnsl_optarg *a, const char *const keys[])
 				known |= strcmp(lua_tostring(L, -1), keys[i]) == 0;
 		if (known)
 			continue;
+		key = luaL_tolstring(L, -1, NULL);
 		luaL_buffinit(L, &b);
 		for (int i = 0; keys[i]; i++) {
 			if (i)
@@ -36,7 +39,7 @@ void lnsl_oa_check(const struct lnsl_optarg *a, const char *const keys[])
 		}
 		luaL_pushresult(&b);
 		lnsl_oa_error(a, NULL, lua_pushfstring(L, "unknown option '%s' (expected one of: %s)",
-						       luaL_tolstring(L, -2, NULL), lua_tostring(L, -2)));
+						       key, lua_tostring(L, -1)));
 	}
 }
 
@@ -122,4 +125,40 @@ int lnsl_oa_ifname(const struct lnsl_optarg *a, const char *field, char out[NSL_
 	memcpy(out, s, strlen(s) + 1);
 	lua_pop(a->L, 1);
 	return 1;
+}
+
+int lnsl_oa_item(lua_State *L, lua_Integer i, struct lnsl_optarg *a, const char *shape,
+		 struct nsl_ns **ns)
+{
+	int item, t;
+
+	a->L = L;
+	a->arg = 1;
+	a->idx = 0;
+	a->prefix = lua_pushfstring(L, "item %I: ", (LUAI_UACINT)i);
+	if ((t = lua_rawgeti(L, 1, i)) != LUA_TTABLE)
+		lnsl_oa_error(a, NULL, lua_pushfstring(L, "%s expected, got %s", shape, lua_typename(L, t)));
+	item = lua_gettop(L);
+	lua_rawgeti(L, item, 1);
+	*ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
+	if (!*ns)
+		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[1]: " LNSL_NAMESPACE " expected, got %s",
+						       luaL_typename(L, -1)));
+	if ((*ns)->fd < 0)
+		lnsl_oa_error(a, NULL, "[1]: namespace is closed");
+	lua_pop(L, 1);
+	return item;
+}
+
+void lnsl_oa_item_ip(const struct lnsl_optarg *a, int item, int k, struct nsl_ip *ip)
+{
+	lua_State *L = a->L;
+	const char *s, *why;
+
+	if (lua_rawgeti(L, item, k) != LUA_TSTRING)
+		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[%d]: destination address (string) expected, got %s",
+						       k, luaL_typename(L, -1)));
+	s = lua_tostring(L, -1);
+	if (nsl_parse_ip(s, 0, ip, &why) < 0)
+		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[%d]: '%s': %s", k, s, why));
 }

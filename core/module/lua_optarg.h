@@ -12,6 +12,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "namespace.h"
 #include "parse.h"
 
 /* Where the table is (idx), which argument to blame (arg) and what to say
@@ -34,5 +35,16 @@ int lnsl_oa_num(const struct lnsl_optarg *a, const char *field, double min, doub
 int lnsl_oa_bool(const struct lnsl_optarg *a, const char *field, int *out);
 int lnsl_oa_ip(const struct lnsl_optarg *a, const char *field, struct nsl_ip *out);
 int lnsl_oa_ifname(const struct lnsl_optarg *a, const char *field, char out[NSL_IFNAMSIZ]);
+
+/*
+ * Item i of the list at argument 1, {ns, ...}: pushes the prefix "item I: "
+ * (a->prefix, a->arg = 1) and the item, checks its [1] is an open
+ * netns.Namespace (*ns), and returns the item's stack index; shape says
+ * what an item is ("{ns, dst [, opts]}"). The caller settops to index - 2.
+ */
+int lnsl_oa_item(lua_State *L, lua_Integer i, struct lnsl_optarg *a, const char *shape,
+		 struct nsl_ns **ns);
+/* The address at item[k] into *ip (pushed; errors name "[k]"). */
+void lnsl_oa_item_ip(const struct lnsl_optarg *a, int item, int k, struct nsl_ip *ip);
 
 #endif

@@ -183,29 +183,11 @@ static int m_ping(lua_State *L)
 static void check_item(lua_State *L, lua_Integer i, const struct nsl_ping_opts *base,
 		       struct nsl_ping_req *req, struct nsl_ping_opts *own)
 {
-	struct lnsl_optarg a = { L, 0, 1, NULL };
-	const char *s, *why;
+	struct lnsl_optarg a;
 	struct nsl_ns *ns;
-	int item, t;
+	int item = lnsl_oa_item(L, i, &a, "{ns, dst [, opts]}", &ns);
 
-	a.prefix = lua_pushfstring(L, "item %I: ", (LUAI_UACINT)i);
-	if ((t = lua_rawgeti(L, 1, i)) != LUA_TTABLE)
-		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "{ns, dst [, opts]} expected, got %s",
-						    lua_typename(L, t)));
-	item = lua_gettop(L);
-	lua_rawgeti(L, item, 1);
-	ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
-	if (!ns)
-		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "[1]: " LNSL_NAMESPACE " expected, got %s",
-						    luaL_typename(L, -1)));
-	if (ns->fd < 0)
-		lnsl_oa_error(&a, NULL, "[1]: namespace is closed");
-	if (lua_rawgeti(L, item, 2) != LUA_TSTRING)
-		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "[2]: destination address (string) expected, got %s",
-						    luaL_typename(L, -1)));
-	s = lua_tostring(L, -1);
-	if (nsl_parse_ip(s, 0, &req->dst, &why) < 0)
-		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "[2]: '%s': %s", s, why));
+	lnsl_oa_item_ip(&a, item, 2, &req->dst);
 	req->ns = ns;
 	req->opts = NULL;
 	a.idx = lua_gettop(L) + 1;

@@ -38,31 +38,27 @@ static void read_opts(const struct lnsl_optarg *a, struct nsl_probe_opts *o)
 	}
 }
 
-/* An item's protocol, destination and port, pushed at idx, idx+1, idx+2. */
-static void read_target(const struct lnsl_optarg *a, int idx, struct nsl_probe_req *q)
+/* An item's protocol ([2]), destination ([3]) and port ([4]). */
+static void read_target(const struct lnsl_optarg *a, int item, struct nsl_probe_req *q)
 {
 	lua_State *L = a->L;
-	const char *s, *why;
+	const char *s;
 	lua_Integer port;
 	int isint;
 
-	if (lua_type(L, idx) != LUA_TSTRING)
+	if (lua_rawgeti(L, item, 2) != LUA_TSTRING)
 		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[2]: protocol 'tcp' or 'udp' expected, got %s",
-						       luaL_typename(L, idx)));
-	s = lua_tostring(L, idx);
+						       luaL_typename(L, -1)));
+	s = lua_tostring(L, -1);
 	if (strcmp(s, "tcp") && strcmp(s, "udp"))
 		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[2]: protocol 'tcp' or 'udp' expected, got '%s'", s));
 	q->proto = strcmp(s, "tcp") == 0 ? NSL_PROBE_TCP : NSL_PROBE_UDP;
-	if (lua_type(L, idx + 1) != LUA_TSTRING)
-		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[3]: destination address (string) expected, got %s",
-						       luaL_typename(L, idx + 1)));
-	s = lua_tostring(L, idx + 1);
-	if (nsl_parse_ip(s, 0, &q->dst, &why) < 0)
-		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[3]: '%s': %s", s, why));
-	port = lua_tointegerx(L, idx + 2, &isint);
-	if (lua_type(L, idx + 2) != LUA_TNUMBER || !isint)
+	lnsl_oa_item_ip(a, item, 3, &q->dst);
+	lua_rawgeti(L, item, 4);
+	port = lua_tointegerx(L, -1, &isint);
+	if (lua_type(L, -1) != LUA_TNUMBER || !isint)
 		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[4]: port (integer) expected, got %s",
-						       luaL_typename(L, idx + 2)));
+						       luaL_typename(L, -1)));
 	if (port < 1 || port > 65535)
 		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[4]: port %I out of range (1 to 65535)",
 						       (LUAI_UACINT)port));
@@ -163,26 +159,11 @@ static int m_probe(lua_State *L)
 static void check_item(lua_State *L, lua_Integer i, const struct nsl_probe_opts *base,
 		       struct nsl_probe_req *q, struct nsl_probe_opts *own)
 {
-	struct lnsl_optarg a = { L, 0, 1, NULL };
+	struct lnsl_optarg a;
 	struct nsl_ns *ns;
-	int item, t;
+	int item = lnsl_oa_item(L, i, &a, "{ns, proto, dst, port [, opts]}", &ns);
 
-	a.prefix = lua_pushfstring(L, "item %I: ", (LUAI_UACINT)i);
-	if ((t = lua_rawgeti(L, 1, i)) != LUA_TTABLE)
-		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "{ns, proto, dst, port [, opts]} expected, got %s",
-							lua_typename(L, t)));
-	item = lua_gettop(L);
-	lua_rawgeti(L, item, 1);
-	ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
-	if (!ns)
-		lnsl_oa_error(&a, NULL, lua_pushfstring(L, "[1]: " LNSL_NAMESPACE " expected, got %s",
-							luaL_typename(L, -1)));
-	if (ns->fd < 0)
-		lnsl_oa_error(&a, NULL, "[1]: namespace is closed");
-	lua_rawgeti(L, item, 2);
-	lua_rawgeti(L, item, 3);
-	lua_rawgeti(L, item, 4);
-	read_target(&a, item + 2, q);
+	read_target(&a, item, q);
 	q->ns = ns;
 	q->opts = NULL;
 	a.idx = lua_gettop(L) + 1;

@@ -9,6 +9,7 @@
 
 #include "errors.h"
 #include "interrupt.h"
+#include "lua_optarg.h"
 #include "lua_util.h"
 
 /*
@@ -90,31 +91,10 @@ void lnsl_checkip(lua_State *L, int arg, int want_prefix, struct nsl_ip *ip)
 
 void lnsl_checkopts(lua_State *L, int arg, const char *const keys[])
 {
+	struct lnsl_optarg a = { L, arg, arg, "" };
+
 	luaL_checktype(L, arg, LUA_TTABLE);
-	lua_pushnil(L);
-	while (lua_next(L, arg)) {
-		int known = 0;
-		lua_pop(L, 1);
-		if (lua_type(L, -1) == LUA_TSTRING) {
-			const char *k = lua_tostring(L, -1);
-			for (int i = 0; keys[i]; i++)
-				if (strcmp(k, keys[i]) == 0)
-					known = 1;
-		}
-		if (!known) {
-			const char *key = luaL_tolstring(L, -1, NULL);
-			luaL_Buffer b;
-			luaL_buffinit(L, &b);
-			for (int i = 0; keys[i]; i++) {
-				if (i)
-					luaL_addstring(&b, ", ");
-				luaL_addstring(&b, keys[i]);
-			}
-			luaL_pushresult(&b);
-			luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (expected one of: %s)",
-							      key, lua_tostring(L, -1)));
-		}
-	}
+	lnsl_oa_check(&a, keys);
 }
 
 int lnsl_fielderror(lua_State *L, int arg, const char *field, const char *reason)

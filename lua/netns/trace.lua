@@ -394,41 +394,37 @@ local queries = {
   fdb = true, sysctl_get = true, qdisc_get = true, qdiscs = true,
 }
 
+-- The lines for a list run at once (ping_many, probe_many): a comment, then
+-- each item as its own command, up to options.max_lines.
+local function many(what, fn, list, each)
+  local lines = {}
+  list = type(list) == "table" and list or {}
+  local max = options.max_lines or 20
+  lines[1] = ("# %d %s at once (netns.%s), each as:"):format(#list, what, fn)
+  for i, p in ipairs(list) do
+    if i > max then
+      lines[#lines + 1] = ("# ... and %d more"):format(#list - max)
+      break
+    end
+    local line = type(p) == "table" and each(p)
+    if line then lines[#lines + 1] = line end
+  end
+  return lines
+end
+
 local module_fns = {
   probe_many = function(list, o)
-    local lines = {}
-    list = type(list) == "table" and list or {}
-    local max = options.max_lines or 20
-    lines[1] = ("# %d port probes at once (netns.probe_many), each as:"):format(#list)
-    for i, p in ipairs(list) do
-      if i > max then
-        lines[#lines + 1] = ("# ... and %d more"):format(#list - max)
-        break
-      end
-      if type(p) == "table" and p[1] and p[4] then
-        lines[#lines + 1] = exec(p[1], probe_argv(p[2], p[3], p[4], merged(p[5], o)))
-      end
-    end
-    return lines
+    return many("port probes", "probe_many", list, function(p)
+      return p[1] and p[4] and exec(p[1], probe_argv(p[2], p[3], p[4], merged(p[5], o)))
+    end)
   end,
   create = function(name) return join{ "ip", "netns", "add", name } end,
   delete = function(name) return join{ "ip", "netns", "delete", name } end,
   list = function() return "ip netns list" end,
   ping_many = function(list, o)
-    local lines = {}
-    list = type(list) == "table" and list or {}
-    local max = options.max_lines or 20
-    lines[1] = ("# %d pings at once (netns.ping_many), each as:"):format(#list)
-    for i, p in ipairs(list) do
-      if i > max then
-        lines[#lines + 1] = ("# ... and %d more"):format(#list - max)
-        break
-      end
-      if type(p) == "table" and p[1] and p[2] then
-        lines[#lines + 1] = exec(p[1], ping_argv(p[2], merged(p[3], o)))
-      end
-    end
-    return lines
+    return many("pings", "ping_many", list, function(p)
+      return p[1] and p[2] and exec(p[1], ping_argv(p[2], merged(p[3], o)))
+    end)
   end,
 }
 
