@@ -69,6 +69,10 @@ describe("port checks", function()
 
   it("tell a drop from a refusal and from an ICMP error, and check who sent it", function()
     local l = firewall()
+    -- First: the routing code's "net unreachable" has the smaller share of the
+    -- router's ICMP budget for wan, which the rejects below use up for a second.
+    local ok, d = l:unreachable("wan", "198.51.100.1", { tcp = 80, how = "net unreachable", from = "router" })
+    assert.is_true(ok, tostring(d))
     for _, fam in ipairs{ "inet", "inet6" } do
       assert.is_true((l:unreachable("wan", "lan", { family = fam, tcp = 22, how = "timeout", timeout = 0.3 })))
       assert.is_true((l:unreachable("wan", "lan", { family = fam, tcp = 8080, how = "refused" })))
@@ -78,7 +82,7 @@ describe("port checks", function()
       assert.is_true((l:unreachable("wan", "lan", { family = fam, udp = 162, how = "refused", from = "lan" })))
       assert.is_true((l:unreachable("wan", "lan", { family = fam, udp = 162, how = "port unreachable" })))
     end
-    local ok, d = l:unreachable("wan", "lan", { tcp = 25, how = "refused" })
+    ok, d = l:unreachable("wan", "lan", { tcp = 25, how = "refused" })
     assert.is_false(ok)
     assert.are.equal("no connection to 192.0.2.1 port 25: refused", d.expected)
     assert.are.equal("rejected: Packet filtered from router (203.0.113.254)", d.actual)
@@ -88,8 +92,6 @@ describe("port checks", function()
     assert.are.equal("timeout", d.how)
     ok, d = l:unreachable("wan", "lan", { tcp = 8080, how = "refused", from = "router" })
     assert.is_false(ok, "the RST came from lan, not the router")
-    ok, d = l:unreachable("wan", "198.51.100.1", { tcp = 80, how = "net unreachable", from = "router" })
-    assert.is_true(ok, tostring(d))
   end)
 
   it("refuse bad options at the script's line, before probing", function()
