@@ -254,6 +254,7 @@ static void udp_event(struct nsl_listener *l)
 			continue;
 		struct msghdr out = { .msg_name = &ss, .msg_namelen = msg.msg_namelen,
 				      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = obuf.buf };
+		memset(&obuf, 0, sizeof obuf);	/* the cmsg's padding goes to the kernel too */
 		iov.iov_len = (size_t)n;
 		if (l->mode == NSL_LISTEN_REPLY) {
 			iov.iov_base = l->reply;
