@@ -67,12 +67,13 @@ describe("netns.trace", function()
     T.track(a); T.track(b)
     -- trace a build, then tear it down and replay the trace through sh
     trace.enable(out, { queries = false })
-    local na, nb = netns.create(a), netns.create(b)
+    local na, nb = netns.create(a, { mark = "nslab:trace-spec" }), netns.create(b)
     na:link_add{ name = "a-eth0", kind = "veth", mtu = 1400, up = true,
                  peer = { name = "b-eth0", ns = nb, mac = "00:00:5e:00:53:02", up = true } }
     na:addr_add("a-eth0", "192.0.2.1/24")
     na:route_add{ dst = "198.51.100.0/24", via = "192.0.2.2" }
     nb:sysctl_set("net.ipv4.ip_forward", 1)
+    nb:link_add{ name = "br0", kind = "bridge", mcast_snooping = false, stp = true, ageing_time = 42 }
     trace.disable()
     na:close(); nb:close()
     netns.delete(a); netns.delete(b)
@@ -95,6 +96,9 @@ describe("netns.trace", function()
     local out2 = T.run(("ip -n %s route show 198.51.100.0/24"):format(a))
     assert.truthy(out2:find("via 192.0.2.2 dev a-eth0", 1, true), out2)
     assert.equal("1\n", (T.run(("ip netns exec %s sysctl -n net.ipv4.ip_forward"):format(b))))
+    local br = T.ipj("-d", "-n", b, "link", "show", "br0")[1].linkinfo.info_data
+    assert.same({ 0, 1, 4200 }, { br.mcast_snooping, br.stp_state, br.ageing_time })
+    assert.equal("nslab:trace-spec", T.ipj("-n", a, "link", "show", "lo")[1].ifalias)
   end)
 
   it("shows queries as show commands unless asked not to", function()
@@ -204,6 +208,20 @@ describe("netns.trace", function()
       assert.equal(("ip -n %s link set dev eth0 name wan0 mtu 1400 nomaster down"):format(name),
         trace.command("link_set", ns, "eth0", { name = "wan0", mtu = 1400, master = false, up = false }))
       assert.equal(("ip -n %s link del eth0"):format(name), trace.command("link_del", ns, "eth0"))
+    end)
+
+    it("bridges with every option they are made with, in ip's names and units", function()
+      assert.equal(("ip -n %s link add br0 type bridge mcast_snooping 0 stp_state 1 ageing_time 1050"):format(name),
+        trace.command("link_add", ns, { name = "br0", kind = "bridge", mcast_snooping = false, stp = true,
+                                         ageing_time = 10.5 }))
+      assert.equal(("ip -n %s link add br1 type bridge mcast_snooping 1 stp_state 0 ageing_time 0"):format(name),
+        trace.command("link_add", ns, { name = "br1", kind = "bridge", mcast_snooping = true, stp = false,
+                                         ageing_time = 0 }))
+    end)
+
+    it("a namespace with a mark, and the alias the mark puts on its lo", function()
+      assert.equal("ip netns add x\nip -n x link set dev lo alias nslab:lab-1-2",
+        trace.command("create", "x", { mark = "nslab:lab-1-2" }))
     end)
 
     it("routes of other types and families, neighbours, fdb, exec", function()

@@ -90,6 +90,11 @@ local function link_add(ns, o)
     if o.id then add(w, "id", o.id) end
   elseif o.kind == "macvlan" then
     if o.mode then add(w, "mode", o.mode) end
+  elseif o.kind == "bridge" then
+    -- ip's names and units: stp_state, ageing_time in centiseconds.
+    if o.mcast_snooping ~= nil then add(w, "mcast_snooping", o.mcast_snooping and 1 or 0) end
+    if o.stp ~= nil then add(w, "stp_state", o.stp and 1 or 0) end
+    if type(o.ageing_time) == "number" then add(w, "ageing_time", math.floor(o.ageing_time * 100 + 0.5)) end
   elseif o.kind == "vxlan" then
     if o.id then add(w, "id", o.id) end
     if o.group then add(w, "group", o.group) end
@@ -418,7 +423,14 @@ local module_fns = {
       return p[1] and p[4] and exec(p[1], probe_argv(p[2], p[3], p[4], merged(p[5], o)))
     end)
   end,
-  create = function(name) return join{ "ip", "netns", "add", name } end,
+  -- A mark is set on lo before the name appears; after it, as a command.
+  create = function(name, o)
+    local lines = { join{ "ip", "netns", "add", name } }
+    if type(o) == "table" and o.mark then
+      lines[2] = join{ "ip", "-n", name, "link", "set", "dev", "lo", "alias", o.mark }
+    end
+    return lines
+  end,
   delete = function(name) return join{ "ip", "netns", "delete", name } end,
   list = function() return "ip netns list" end,
   ping_many = function(list, o)
