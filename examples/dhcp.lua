@@ -16,6 +16,12 @@
 -- step (-sf, a script written below) and lease/pid files in a temporary
 -- directory, so the host's /etc/resolv.conf and /var/lib/dhcp stay
 -- untouched; the scenario checks that resolv.conf is byte-for-byte the same.
+-- The script sets the lease as Debian's dhclient-script does (broadcast
+-- address, the lease time as the address's lifetime: `ip address show` says
+-- "brd 192.0.2.255 scope global dynamic", as in the book). At the end the
+-- client releases its lease (`dhclient -r`): the servers stop with the run,
+-- so a lab left up with --keep is where the book's dhcp.sh leaves it, ready
+-- for the book's dnsmasq and dhclient commands.
 -- Run: nslab examples/dhcp.lua   (needs dnsmasq, dhclient)
 local lab = require "netns.lab"
 local tools = require "netns.tools"
@@ -34,19 +40,28 @@ local server, client = l:node("server"), l:node("client")
 local tmp <close> = tools.tempdir(server, "dhcp")
 
 -- The client's configuration step, in place of dhclient-script: the lease's
--- address and router go on c-veth0 in the client's namespace, and nothing
--- else on the machine changes (no resolv.conf, no hooks).
+-- address (with its broadcast address and the lease time as lifetime, as
+-- dhclient-script sets it) and router go on c-veth0 in the client's
+-- namespace, and nothing else on the machine changes (no resolv.conf, no
+-- hooks). Releasing or losing the lease flushes the address, and with it
+-- the routes through it.
 local script = tmp.path .. "/dhclient-script"
 tools.write(script, ([[#!/bin/sh
 ip=%s
 echo "$reason $interface ${new_ip_address:-} ${new_subnet_mask:-} ${new_routers:-}" >> %s/events
+lease() {
+  $ip -4 addr "$1" "$new_ip_address/$new_subnet_mask" \
+    ${new_broadcast_address:+broadcast "$new_broadcast_address"} \
+    ${new_dhcp_lease_time:+valid_lft "$new_dhcp_lease_time" preferred_lft "$new_dhcp_lease_time"} \
+    dev "$interface" label "$interface"
+}
 case "$reason" in
 PREINIT) $ip link set dev "$interface" up ;;
 BOUND|RENEW|REBIND|REBOOT)
   if [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ]; then
     $ip -4 addr flush dev "$interface"
   fi
-  $ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface"
+  if [ "$old_ip_address" = "$new_ip_address" ]; then lease change; else lease add; fi
   for r in $new_routers; do $ip route replace default via "$r" dev "$interface"; break; done ;;
 EXPIRE|FAIL|RELEASE|STOP) $ip -4 addr flush dev "$interface" ;;
 esac
@@ -69,8 +84,14 @@ local dnsmasq = server:spawn({ bin.dnsmasq, "--no-daemon", "--conf-file=/dev/nul
   "--dhcp-option=option:router,192.0.2.254", "--dhcp-leasefile=" .. tmp.path .. "/dnsmasq.leases",
   "--pid-file=", "--log-dhcp" })
 assert(tools.wait_port(server, 67, { proto = "udp", process = dnsmasq, name = "dnsmasq" }))
-local dhclient = client:spawn({ bin.dhclient, "-4", "-d", "-v", "-1", "-sf", script,
-  "-lf", tmp.path .. "/dhclient.leases", "-pf", tmp.path .. "/dhclient.pid", "-cf", "/dev/null", "c-veth0" })
+-- dhclient with our script and files, then the given options, on c-veth0.
+local function dhclient_argv(...)
+  local argv = { bin.dhclient, "-4", "-sf", script, "-lf", tmp.path .. "/dhclient.leases",
+    "-pf", tmp.path .. "/dhclient.pid", "-cf", "/dev/null", ... }
+  argv[#argv + 1] = "c-veth0"
+  return argv
+end
+local dhclient = client:spawn(dhclient_argv("-d", "-v", "-1"))
 -- The script sets the address, then the route: wait for both.
 local function has_default()
   for _, r in ipairs(client.ns:routes { family = "inet" }) do  -- client.routes is the declared list
@@ -95,6 +116,16 @@ end
 tools.expect("client got an address from the pool 192.0.2.100-200, /24",
   leased and in_pool(leased.address) and leased.prefixlen == 24, "192.0.2.100-200/24",
   leased and leased.cidr or ("no address; dhclient said: " .. dlog:gsub("%s+$", "")))
+local function has(list, x)
+  for _, v in ipairs(list or {}) do if v == x then return true end end
+  return false
+end
+tools.expect("the lease is set as dhclient-script sets it: broadcast 192.0.2.255, dynamic (the lease time as lifetime)",
+  leased and leased.broadcast == "192.0.2.255" and not has(leased.flags, "permanent"), "brd 192.0.2.255 dynamic",
+  leased and ("brd %s %s"):format(tostring(leased.broadcast), has(leased.flags, "permanent") and "forever" or "dynamic")
+  or "no address")
+io.write("ip -4 address show dev c-veth0 in client (the book's \"scope global dynamic\"):\n",
+  client:exec({ bin.ip, "-4", "address", "show", "dev", "c-veth0" }).stdout)
 l:expect_route("client", "default", { via = "192.0.2.254", dev = "c-veth0" })
 l:reachable("client", "192.0.2.254", { ttl = 64 })
 local leases = tools.read(tmp.path .. "/dnsmasq.leases") or ""
@@ -106,6 +137,21 @@ tools.expect("dnsmasq logged the DHCPACK", slog:find("DHCPACK(s-veth0)", 1, true
 local events = tools.read(tmp.path .. "/events") or ""
 tools.expect("dhclient ran our configuration script with reason BOUND", events:find("BOUND c-veth0", 1, true) ~= nil,
   "BOUND c-veth0 ...", events:gsub("%s+$", ""))
+
+l:stage("the client releases its lease")
+-- dhclient -r stops the running dhclient (its pid file), sends DHCPRELEASE
+-- and runs the script with RELEASE, which flushes the address.
+local release = client:exec(dhclient_argv("-r", "-v"), { timeout = 10 })
+tools.expect("dhclient -r exits 0", release.code == 0, "exit 0",
+  ("exit %s %s"):format(tostring(release.code), release.stderr:gsub("%s+$", "")))
+tools.expect("the client has no IPv4 address on c-veth0 any more", #v4_addrs() == 0, "none", #v4_addrs() .. " addresses")
+l:unreachable("client", "192.0.2.254", { how = "network unreachable" })
+local released = tools.wait(function()
+  slog = slog .. select(2, dnsmasq:read())
+  return slog:find("DHCPRELEASE(s-veth0)", 1, true) ~= nil
+end, 5)
+tools.expect("dnsmasq logged the DHCPRELEASE", released, "DHCPRELEASE(s-veth0) ...", slog:sub(-200))
+events = tools.read(tmp.path .. "/events") or ""
 io.write("dhclient's script saw:\n", events)
 dhclient:close()
 dnsmasq:close()

@@ -23,10 +23,10 @@ do
   l:host("ns1")
   l:host("ns2")
   l:router("router", { forwarding = false })
-  l:link("ns1:ns1-veth0 2001:db8:1::1/64 mac=00:00:5e:00:53:01",
+  l:link("ns1:ns1-veth0 2001:db8:1::1/64 mac=00:00:5e:00:53:11",
     "router:gw-veth0 2001:db8:1::254/64 mac=00:00:5e:00:53:12")
-  l:link("ns2:ns2-veth0 2001:db8:2::1/64 mac=00:00:5e:00:53:02",
-    "router:gw-veth1 2001:db8:2::254/64 mac=00:00:5e:00:53:22")
+  l:link("ns2:ns2-veth0 2001:db8:2::1/64 mac=00:00:5e:00:53:22",
+    "router:gw-veth1 2001:db8:2::254/64 mac=00:00:5e:00:53:21")
   l:up()   -- returns once every link is running with its IPv6 link-local address
 
   l:stage("IPv6 router 1. no route on ns1")
@@ -47,7 +47,10 @@ do
   l:reachable("ns1", "ns2", { family = "inet6", ttl = 63, count = 3 })
   l:reachable("ns2", "ns1", { family = "inet6", ttl = 63 })
   l:ping_all { family = "inet6", nodes = { "ns1", "ns2" } }
-end -- the router lab goes down here, before the bridge lab reuses the names
+  -- Down before the bridge lab reuses the names; explicitly, because under
+  -- nslab --keep the end of the block leaves a lab up (the bridge lab is kept).
+  l:down()
+end
 
 do
   local MAC = { ns1 = "00:00:5e:00:53:01", ns2 = "00:00:5e:00:53:02", ns3 = "00:00:5e:00:53:03" }

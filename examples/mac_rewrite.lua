@@ -17,9 +17,11 @@ local capture = require "netns.capture"
 
 tools.need { "tcpdump" }
 
+-- The book's plan (chapter 4, scripts/double-segment.sh): the first digit is
+-- the segment, so gw-veth1 -> ns2-veth0 reads :21 > :22, as in its tcpdump.
 local MAC = {
-  ns1 = "00:00:5e:00:53:01", ns2 = "00:00:5e:00:53:02",
-  gw0 = "00:00:5e:00:53:12", gw1 = "00:00:5e:00:53:22",
+  ns1 = "00:00:5e:00:53:11", gw0 = "00:00:5e:00:53:12",
+  gw1 = "00:00:5e:00:53:21", ns2 = "00:00:5e:00:53:22",
 }
 
 local l <close> = lab.new { name = "mac-rewrite" }

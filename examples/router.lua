@@ -23,8 +23,9 @@ local l <close> = lab.new { name = "router" }
 l:host("ns1")
 l:host("ns2")
 l:router("router", { forwarding = false }) -- switched on in stage 3
-l:link("ns1:ns1-veth0 192.0.2.1/24 mac=00:00:5e:00:53:01", "router:gw-veth0 192.0.2.254/24 mac=00:00:5e:00:53:12")
-l:link("ns2:ns2-veth0 198.51.100.1/24 mac=00:00:5e:00:53:02", "router:gw-veth1 198.51.100.254/24 mac=00:00:5e:00:53:22")
+-- The MACs are the book's (chapter 4): the first digit is the segment.
+l:link("ns1:ns1-veth0 192.0.2.1/24 mac=00:00:5e:00:53:11", "router:gw-veth0 192.0.2.254/24 mac=00:00:5e:00:53:12")
+l:link("ns2:ns2-veth0 198.51.100.1/24 mac=00:00:5e:00:53:22", "router:gw-veth1 198.51.100.254/24 mac=00:00:5e:00:53:21")
 l:up()
 
 l:stage("1. no route on ns1")

@@ -25,9 +25,10 @@ l:host("ns1", { default = "192.0.2.254" })
 l:host("ns2", { default = "198.51.100.254" })
 l:router("router1")
 l:router("router2")
-l:link("ns1:ns1-veth0 192.0.2.1/24 mac=00:00:5e:00:53:01", "router1:gw1-veth0 192.0.2.254/24 mac=00:00:5e:00:53:12")
+-- MACs as in the book's chapter 4 plan, one segment more: the first digit is the segment.
+l:link("ns1:ns1-veth0 192.0.2.1/24 mac=00:00:5e:00:53:11", "router1:gw1-veth0 192.0.2.254/24 mac=00:00:5e:00:53:12")
 l:link("router1:gw1-veth1 203.0.113.1/24 mac=00:00:5e:00:53:21", "router2:gw2-veth0 203.0.113.2/24 mac=00:00:5e:00:53:22")
-l:link("router2:gw2-veth1 198.51.100.254/24 mac=00:00:5e:00:53:31", "ns2:ns2-veth0 198.51.100.1/24 mac=00:00:5e:00:53:02")
+l:link("router2:gw2-veth1 198.51.100.254/24 mac=00:00:5e:00:53:31", "ns2:ns2-veth0 198.51.100.1/24 mac=00:00:5e:00:53:32")
 l:up()
 
 l:stage("1. the routers know only their own networks")

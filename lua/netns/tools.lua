@@ -20,7 +20,7 @@ local tools = {}
 -- The Debian package each program comes from (the README's set-up installs them).
 tools.packages = {
   tcpdump = "tcpdump", dnsmasq = "dnsmasq-base", dhclient = "isc-dhcp-client",
-  nft = "nftables", nc = "netcat-openbsd", python3 = "python3", curl = "curl",
+  nft = "nftables", iptables = "iptables", nc = "netcat-openbsd", python3 = "python3", curl = "curl",
   fping = "fping", ping = "iputils-ping", ss = "iproute2", ip = "iproute2",
   mktemp = "coreutils", rm = "coreutils", chmod = "coreutils", sh = "dash",
 }
