@@ -2,6 +2,7 @@
 -- commands of its chapters): a lab left up with --keep has the book's MAC
 -- plan, routes and NAT rules, and the book's next commands make sense on it.
 local T = require "spec.testlib"
+local S = require "spec.labstate"
 
 local NSLAB = os.getenv("NSLAB") or "build/nslab"
 
@@ -95,4 +96,167 @@ describe("the book's labs, left up with --keep", function()
       local server = T.ipj("-n", p .. "server", "-4", "addr", "show", "dev", "s-veth0")[1].addr_info
       assert.same({ "192.0.2.254", 24 }, { server[1]["local"], server[1].prefixlen })
     end)
+end)
+
+-- The book's double-segment.sh and bridge.sh, command by command, except
+-- that each veth is made with its ends already in their namespaces (the
+-- book makes it in the host's namespace and moves the ends; a spec never
+-- touches the host's interfaces). The MACs are set after the links are up,
+-- as the book does.
+local BOOK = {
+  ["examples/router.lua"] = [[
+ip netns add PFXns1
+ip netns add PFXrouter
+ip netns add PFXns2
+ip -n PFXns1 link add ns1-veth0 type veth peer name gw-veth0 netns PFXrouter
+ip -n PFXns2 link add ns2-veth0 type veth peer name gw-veth1 netns PFXrouter
+ip netns exec PFXns1 ip link set ns1-veth0 up
+ip netns exec PFXrouter ip link set gw-veth0 up
+ip netns exec PFXrouter ip link set gw-veth1 up
+ip netns exec PFXns2 ip link set ns2-veth0 up
+ip netns exec PFXns1 ip address add 192.0.2.1/24 dev ns1-veth0
+ip netns exec PFXrouter ip address add 192.0.2.254/24 dev gw-veth0
+ip netns exec PFXrouter ip address add 198.51.100.254/24 dev gw-veth1
+ip netns exec PFXns2 ip address add 198.51.100.1/24 dev ns2-veth0
+ip netns exec PFXns1 ip route add default via 192.0.2.254
+ip netns exec PFXns2 ip route add default via 198.51.100.254
+ip netns exec PFXrouter sysctl -q net.ipv4.ip_forward=1
+ip netns exec PFXns1 ip link set dev ns1-veth0 address 00:00:5E:00:53:11
+ip netns exec PFXrouter ip link set dev gw-veth0 address 00:00:5E:00:53:12
+ip netns exec PFXrouter ip link set dev gw-veth1 address 00:00:5E:00:53:21
+ip netns exec PFXns2 ip link set dev ns2-veth0 address 00:00:5E:00:53:22
+]],
+  ["examples/bridge.lua"] = [[
+ip netns add PFXns1
+ip netns add PFXns2
+ip netns add PFXns3
+ip netns add PFXbridge
+ip -n PFXns1 link add ns1-veth0 type veth peer name ns1-br0 netns PFXbridge
+ip -n PFXns2 link add ns2-veth0 type veth peer name ns2-br0 netns PFXbridge
+ip -n PFXns3 link add ns3-veth0 type veth peer name ns3-br0 netns PFXbridge
+ip netns exec PFXns1 ip link set ns1-veth0 up
+ip netns exec PFXns2 ip link set ns2-veth0 up
+ip netns exec PFXns3 ip link set ns3-veth0 up
+ip netns exec PFXbridge ip link set ns1-br0 up
+ip netns exec PFXbridge ip link set ns2-br0 up
+ip netns exec PFXbridge ip link set ns3-br0 up
+ip netns exec PFXns1 ip address add 192.0.2.1/24 dev ns1-veth0
+ip netns exec PFXns2 ip address add 192.0.2.2/24 dev ns2-veth0
+ip netns exec PFXns3 ip address add 192.0.2.3/24 dev ns3-veth0
+ip netns exec PFXns1 ip link set dev ns1-veth0 address 00:00:5E:00:53:01
+ip netns exec PFXns2 ip link set dev ns2-veth0 address 00:00:5E:00:53:02
+ip netns exec PFXns3 ip link set dev ns3-veth0 address 00:00:5E:00:53:03
+ip netns exec PFXbridge ip link add dev br0 type bridge
+ip netns exec PFXbridge ip link set br0 up
+ip netns exec PFXbridge ip link set ns1-br0 master br0
+ip netns exec PFXbridge ip link set ns2-br0 master br0
+ip netns exec PFXbridge ip link set ns3-br0 master br0
+]],
+}
+
+-- Each difference doc/examples.md lists ("Differences from the book"): the
+-- words of its row, and how it shows in a state line (labstate's form
+-- "<node> <what> ..."): the line rewritten so both labs agree, false to
+-- leave the line out, or the line itself where it is not concerned.
+local function sub(line, pat, rep) return (line:gsub(pat, rep)) end
+local DIFFERENCES = {
+  { doc = "`lo` is up in every namespace of a lab, with `127.0.0.1/8` and `::1`", mask = function(l)
+    if l:find("^%S+ link lo ") and not l:find(" ifalias=") then return false end
+    if l:find("^%S+ addr lo ") or l:find("^%S+ route .*dev=lo[ }]") then return false end
+    return l
+  end },
+  { doc = "`ip link show lo` has a line `alias nslab:", mask = function(l)
+    if l:find("^%S+ link lo ifalias=nslab:") then return false end
+    return l
+  end },
+  { doc = "every IPv4 address has a broadcast address", mask = function(l)
+    if l:find("^%S+ addr ") and l:find("family=inet ", 1, true) then return sub(l, "broadcast=%S+ ", "") end
+    return l
+  end },
+  { doc = "`net.ipv6.conf.default.accept_dad = 0`", mask = function(l)
+    return sub(l, "^(%S+ sysctl net%.ipv6%.conf%.%S+%.accept_dad) = %d+$", "%1 = ?")
+  end },
+  { doc = "`net.ipv4.icmp_ratelimit = 0` and `net.ipv6.icmp.ratelimit = 0`", mask = function(l)
+    l = sub(l, "^(%S+ sysctl net%.ipv4%.icmp_ratelimit) = %d+$", "%1 = ?")
+    return sub(l, "^(%S+ sysctl net%.ipv6%.icmp%.ratelimit) = %d+$", "%1 = ?")
+  end },
+  { doc = "routers have `net.ipv6.conf.all.forwarding = 1`", mask = function(l)
+    -- a router has the subnet-router anycast address fe80:: on each link and
+    -- joins all-routers (ff02::2, 33:33:00:00:00:02) and fe80::'s
+    -- solicited-node group (33:33:ff:00:00:00)
+    if l:find("^%S+ route .*type=anycast") or l:find("^%S+ fdb .*mac=33:33:00:00:00:02")
+      or l:find("^%S+ fdb .*mac=33:33:ff:00:00:00") then return false end
+    return sub(l, "^(%S+ sysctl net%.ipv6%.conf%.%S+%.forwarding) = %d+$", "%1 = ?")
+  end },
+  { doc = "a veth end has its MAC from the start, and its link-local IPv6 address is made from it", mask = function(l)
+    l = sub(l, "local=fe80:[%x:]+", "local=fe80::")
+    l = sub(l, "dst=fe80:[%x:]+([ }])", "dst=fe80::%1")
+    return sub(l, "mac=33:33:ff:%x%x:%x%x:%x%x", "mac=33:33:ff:?")
+  end },
+  { doc = "a switch's own namespace (`bridge` in bridge.lua) has IPv6 off", mask = function(l)
+    if not l:find("^bridge ") then return l end
+    if l:find("^bridge addr .*family=inet6") or l:find("^bridge route .*dst=[^ ]*:")
+      or l:find("^bridge fdb .*mac=33:33:") then return false end
+    return sub(l, "^(bridge sysctl net%.ipv6%.conf%.%S+%.disable_ipv6) = %d+$", "%1 = ?")
+  end },
+  { doc = "bridges of `l:switch` have `mcast_snooping 0`", mask = function(l)
+    if l:find("^%S+ fdb .*mac=01:00:5e:00:00:6a") or l:find("^%S+ fdb .*mac=33:33:00:00:00:6a") then return false end
+    return sub(l, "mcast_snooping=%d", "mcast_snooping=?")
+  end },
+}
+
+local function mask_all(l)
+  for _, d in ipairs(DIFFERENCES) do
+    l = d.mask(l)
+    if not l then return false end
+  end
+  return l
+end
+
+-- Builds the book's lab beside the example's kept one; returns the rows of
+-- DIFFERENCES that explain some difference between the two, after checking
+-- that they explain every one.
+local function compare(file)
+  local p = keep(file)
+  if not p then return nil end
+  serial = serial + 1
+  local book = ("%sbook%d-"):format(T.prefix, serial)
+  local script = BOOK[file]:gsub("PFX", book)
+  for name in script:gmatch("ip netns add (%S+)") do T.track(name) end
+  local out, code = run("set -e\n" .. script)
+  assert.are.equal(0, code, out)
+  assert.is_nil(S.differences(p, book, 5, mask_all, { "nslab's " .. file, "the book's" }))
+  local explained = {}
+  local a, b = S.snapshot(p), S.snapshot(book)
+  for _, lines in ipairs { S.minus(a, b), S.minus(b, a) } do
+    for _, l in ipairs(lines) do
+      for i, d in ipairs(DIFFERENCES) do
+        if d.mask(l) ~= l then explained[i] = true end
+      end
+    end
+  end
+  return explained
+end
+
+describe("the examples beside the book's own scripts", function()
+  after_each(T.cleanup)
+
+  it("router.lua and bridge.lua differ from double-segment.sh and bridge.sh only as doc/examples.md lists, " ..
+    "and each difference it lists is one of theirs", function()
+    local text = assert(T.read("doc/examples.md"))
+    local section = text:match("\n## Differences from the book\n(.-)\n## ")
+    assert.is_truthy(section, "doc/examples.md has no section \"Differences from the book\"")
+    for _, d in ipairs(DIFFERENCES) do
+      assert.is_truthy(section:find(d.doc, 1, true), "the section lacks: " .. d.doc)
+    end
+    local explained = {}
+    for _, file in ipairs { "examples/router.lua", "examples/bridge.lua" } do
+      local e = compare(file)
+      if not e then return end
+      for i in pairs(e) do explained[i] = true end
+    end
+    for i, d in ipairs(DIFFERENCES) do
+      assert.is_true(explained[i] == true, "no difference of the labs is this one: " .. d.doc)
+    end
+  end)
 end)
