@@ -17,7 +17,8 @@ local serial = 0
 
 -- Runs an example with --keep and returns the prefix of its namespaces (or
 -- nil when a tool it needs is missing); `nslab clean` removes the lab after
--- the test, whatever happened.
+-- the test, whatever happened (the only finally of a test: busted keeps
+-- only the last one registered).
 local function keep(file)
   serial = serial + 1
   local prefix = ("%sbk%d-"):format(T.prefix, serial)

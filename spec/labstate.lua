@@ -5,8 +5,9 @@
 -- table, the net.* sysctls, permanent neighbours, the FDB entries that are
 -- not learned, and the nftables ruleset where nft is installed.
 --
---   S.snapshot(prefix) -> { "ns1 link ns1-veth0 mtu=1500", ... } for every
---       namespace whose name starts with prefix (the prefix left out)
+--   S.snapshot(prefix [, with_sysctls=true]) -> { "ns1 link ns1-veth0
+--       mtu=1500", ... } for every namespace whose name starts with prefix
+--       (the prefix left out)
 --   S.minus(a, b) -> the lines of a that b lacks
 --   S.differences(prefix_a, prefix_b, deadline [, mask [, names]]) -> nil when both
 --       agree (retried until the deadline: a fresh lab settles on its own
@@ -81,13 +82,13 @@ local LINK_FIELDS = { "flags", "mtu", "qdisc", "operstate", "master", "link", "l
 -- The state of one namespace as lines "<what> <canonical value>". MACs the
 -- kernel made at random (and the IPv6 link-local addresses made from them)
 -- differ between any two builds: they read "random".
-local function state_of(ns, prefix)
+local function state_of(ns, prefix, with_sysctls)
   local short = ns:sub(#prefix + 1)
   local out = {}
   local function add(...) out[#out + 1] = short .. " " .. table.concat({ ... }, " ") end
 
   local sys = run(("ip netns exec %s sh -c 'grep -H . /sys/class/net/*/addr_assign_type; echo ---; " ..
-    "sysctl -a -r \"^net\\.\" 2>/dev/null'"):format(ns))
+    "%s'"):format(ns, with_sysctls and "sysctl net 2>/dev/null" or ""))
   local assign, sysctls = sys:match("^(.-)\n%-%-%-\n(.*)$")
   local random_dev = {}
   for dev, t in assign:gmatch("/sys/class/net/([^/]+)/addr_assign_type:(%d+)") do
@@ -168,11 +169,11 @@ local function state_of(ns, prefix)
   return out
 end
 
-function S.snapshot(prefix)
+function S.snapshot(prefix, with_sysctls)
   local lines, names = {}, {}
   for _, ns in ipairs(namespaces(prefix)) do
     names[#names + 1] = ns:sub(#prefix + 1)
-    for _, l in ipairs(state_of(ns, prefix)) do lines[#lines + 1] = l end
+    for _, l in ipairs(state_of(ns, prefix, with_sysctls ~= false)) do lines[#lines + 1] = l end
   end
   lines[#lines + 1] = "namespaces: " .. table.concat(names, " ")
   return lines
@@ -200,21 +201,27 @@ local function masked(lines, mask)
   return t
 end
 
+-- Sysctls are read once the rest agrees: commands set them at once, and
+-- reading them is slow (about 600 files a namespace, many of them behind the
+-- RTNL lock that other labs on the machine hold).
 function S.differences(pa, pb, deadline, mask, names)
   names = names or { pa, pb }
-  local t0 = netns.now()
+  local t0, full = netns.now(), false
   while true do
-    local a, b = masked(S.snapshot(pa), mask), masked(S.snapshot(pb), mask)
+    local a, b = masked(S.snapshot(pa, full), mask), masked(S.snapshot(pb, full), mask)
     local only_a, only_b = S.minus(a, b), S.minus(b, a)
-    if #only_a + #only_b == 0 then return nil end
-    if netns.now() - t0 > deadline then
+    if #only_a + #only_b == 0 then
+      if full then return nil end
+      full = true
+    elseif netns.now() - t0 > deadline then
       local msg = { names[1] .. " only:" }
       for i = 1, math.min(#only_a, 30) do msg[#msg + 1] = "  " .. only_a[i] end
       msg[#msg + 1] = names[2] .. " only:"
       for i = 1, math.min(#only_b, 30) do msg[#msg + 1] = "  " .. only_b[i] end
       return table.concat(msg, "\n")
+    else
+      netns.sleep(0.1)
     end
-    netns.sleep(0.1)
   end
 end
 
