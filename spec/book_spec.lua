@@ -6,12 +6,7 @@ local S = require "spec.labstate"
 
 local NSLAB = os.getenv("NSLAB") or "build/nslab"
 
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local _, _, code = p:close()
-  return out, code
-end
+local run = S.run
 
 local serial = 0
 

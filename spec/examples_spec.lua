@@ -41,18 +41,10 @@ local function run(cmd)
   return out, code
 end
 
-local function examples()
-  local t = {}
-  local p = assert(io.popen("ls examples/*.lua"))
-  for f in p:lines() do t[#t + 1] = f end
-  p:close()
-  return t
-end
-
 describe("examples/", function()
   after_each(T.cleanup)
 
-  local list = examples()
+  local list = T.examples()
   it("holds the twelve scenarios of the tour", function()
     local have = {}
     for _, f in ipairs(list) do have[f:match("([^/]+)%.lua$")] = true end

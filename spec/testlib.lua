@@ -103,6 +103,15 @@ function T.run(cmd)
   return out, ok
 end
 
+-- The scenarios in examples/, sorted: { "examples/bridge.lua", ... }.
+function T.examples()
+  local t = {}
+  local p = assert(io.popen("ls examples/*.lua"))
+  for f in p:lines() do t[#t + 1] = f end
+  p:close()
+  return t
+end
+
 -- `ip -j ...` parsed: T.ipj("-n", name, "addr", "show")
 function T.ipj(...)
   local out, ok = T.run("ip -j " .. table.concat({...}, " "))

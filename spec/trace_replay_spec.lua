@@ -56,18 +56,10 @@ end
 
 ---------------------------------------------------------------- the specs
 
-local function examples()
-  local t = {}
-  local p = assert(io.popen("ls examples/*.lua"))
-  for f in p:lines() do t[#t + 1] = f end
-  p:close()
-  return t
-end
-
 describe("a traced example, replayed through sh", function()
   after_each(T.cleanup)
 
-  for i, file in ipairs(examples()) do
+  for i, file in ipairs(T.examples()) do
     it(("builds what nslab built: %s"):format(file), function()
       local built, replayed = ("%srp%d-"):format(T.prefix, i), ("%srq%d-"):format(T.prefix, i)
       local errf, path = os.tmpname(), os.tmpname()
