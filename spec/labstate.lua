@@ -1,9 +1,9 @@
 -- The state of a lab as iproute2 dumps it, one line per fact, for specs that
 -- compare two labs built different ways (spec/trace_replay_spec.lua: nslab's
 -- and its replayed trace; spec/book_spec.lua: nslab's and the book's):
--- links (with bridge and bridge-port options), addresses, routes of every
--- table, the net.* sysctls, permanent neighbours, the FDB entries that are
--- not learned, and the nftables ruleset where nft is installed.
+-- links (with bridge and bridge-port options), qdiscs, addresses, routes of
+-- every table, the net.* sysctls, permanent neighbours, the FDB entries that
+-- are not learned, and the nftables ruleset where nft is installed.
 --
 --   S.snapshot(prefix [, with_sysctls=true]) -> { "ns1 link ns1-veth0
 --       mtu=1500", ... } for every namespace whose name starts with prefix
@@ -124,6 +124,10 @@ local function state_of(ns, prefix, with_sysctls)
         add("link", l.ifname, "slave_data=" .. enc(without_volatile(li.info_slave_data)))
       end
     end
+  end
+  for _, q in ipairs(jsonof(("tc -j -n %s qdisc show"):format(ns))) do
+    q.handle = nil -- the kernel picks one at random
+    add("qdisc", enc(q))
   end
   for _, l in ipairs(jsonof(("ip -j -n %s addr show"):format(ns))) do
     for _, a in ipairs(l.addr_info or {}) do

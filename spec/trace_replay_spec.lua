@@ -15,13 +15,19 @@ local run = S.run
 -- a trace shows (ping, a capture, a server or client started with `&`) is
 -- traffic or a process; what those change on their own (dhclient's script
 -- setting an address) is theirs, not an operation of nslab.
-local STATEFUL = { ip = true, bridge = true, sysctl = true, nft = true, iptables = true, ip6tables = true }
+local STATEFUL = { ip = true, bridge = true, tc = true, sysctl = true, nft = true, iptables = true,
+  ip6tables = true }
+
+-- A command of iproute2's own, reaching the namespace with -n.
+local function iproute2(cmd)
+  return cmd:find("^ip ") ~= nil or cmd:find("^bridge ") ~= nil or cmd:find("^tc ") ~= nil
+end
 
 local function replayable(cmd)
   if cmd:find(" &$") then return false end
   local prog = cmd:match("^ip netns exec %S+ (%S+)")
   if prog then return STATEFUL[prog] == true end
-  return cmd:find("^ip ") ~= nil or cmd:find("^bridge ") ~= nil
+  return iproute2(cmd)
 end
 
 -- The trace's commands (a here-document belongs to its command), without
@@ -33,7 +39,7 @@ local function commands(stderr)
     local l = lines[i]
     if l:find("^# failed:") then
       cmds[#cmds] = nil
-    elseif l:find("^ip ") or l:find("^bridge ") then
+    elseif iproute2(l) then
       local tag = l:match("<<'([%w_]+)'$")
       if tag then
         local body = { l }
@@ -92,7 +98,7 @@ describe("a traced example, replayed through sh", function()
       local sh_out, sh_code = run("sh -e -x " .. path)
       assert.are.equal(0, sh_code, "the replay failed:\n" .. sh_out)
 
-      assert.is_nil(S.differences(built, replayed, 5, nil, { "built by nslab", "built by the replayed trace" }))
+      assert.is_nil(S.differences(built, replayed, 10, nil, { "built by nslab", "built by the replayed trace" }))
     end)
   end
 end)
