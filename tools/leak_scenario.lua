@@ -1,7 +1,8 @@
 -- A scenario that exercises every area (labs up and down three times, a
 -- router, a switch, checks, a ping matrix, spawn, exec, impairments and
 -- qdiscs, a cable cut, port probes, listeners, a throughput test, a
--- traceroute and a path MTU) for tools/leak-check.
+-- traceroute and a path MTU, typed IPv6 route deletes, a link-local ping
+-- without dev) for tools/leak-check.
 local lab = require "netns.lab"
 for i = 1, 3 do
   local l <close> = lab.new { name = "vg" }
@@ -37,4 +38,10 @@ for i = 1, 3 do
   l:impair("ns1", "router", false)
   l:link_down("ns3", "sw")
   l:link_up("ns3", "sw")
+  -- an IPv6 delete by type finds its route in a dump first (and ESRCH)
+  local r = l.nodes.router
+  r:route_add{ dst = "default", family = "inet6", type = "unreachable", metric = 5000 }
+  pcall(r.route_del, r, { dst = "default", family = "inet6", type = "blackhole" })
+  r:route_del{ dst = "default", family = "inet6", type = "unreachable" }
+  l.nodes.ns1:ping("fe80::1", { timeout = 0.1 })   -- link-local without dev: EINVAL
 end
