@@ -95,10 +95,13 @@ describe("a traced example, replayed through sh", function()
       local f = assert(io.open(path, "w"))
       f:write(table.concat(script, "\n"), "\n")
       f:close()
-      local sh_out, sh_code = run("sh -e -x " .. path)
-      assert.are.equal(0, sh_code, "the replay failed:\n" .. sh_out)
+      -- Not sh -e: a command may fail where nslab's operation has nothing to
+      -- do and says so (qdisc_del of a default qdisc returns false, tc
+      -- fails); the states compared are what counts, the output explains.
+      local sh_out = run("sh -x " .. path)
 
-      assert.is_nil(S.differences(built, replayed, 10, nil, { "built by nslab", "built by the replayed trace" }))
+      local diff = S.differences(built, replayed, 10, nil, { "built by nslab", "built by the replayed trace" })
+      assert.is_nil(diff, diff and (diff .. "\nthe replay:\n" .. sh_out))
     end)
   end
 end)
