@@ -9,9 +9,10 @@
 --   2. with source NAT (masquerade) on the router's wan port, wan sees them
 --      from 203.0.113.254 and answers it; the router translates the replies
 --      back, and 192.0.2.1 never appears on the wan side;
---   3. from wan, a server in lan is out of reach; destination NAT of TCP
---      port 54321 on 203.0.113.254 to 192.0.2.1 lets a client in wan reach
---      it; checked with nc (the data arrives) and in-process
+--   3. the outside knows lan only by the router's address: wan's connection
+--      to 203.0.113.254:54321 is refused by the router itself, until
+--      destination NAT of that port to 192.0.2.1 takes it to a server in
+--      lan; checked with nc (the data arrives) and in-process
 --      (l:reachable{tcp=} through 203.0.113.254).
 -- Stands for the book's (scripts/nat.sh and chapter 7):
 --   ip netns exec wan ip route add default via 203.0.113.254
