@@ -193,8 +193,6 @@ function S.minus(a, b)
   return t
 end
 
--- The replayed lab settles on its own time (carrier, IPv6 link-local
--- addresses): compare until both agree, or show what differs at the deadline.
 local function masked(lines, mask)
   if not mask then return lines end
   local t = {}
@@ -205,6 +203,8 @@ local function masked(lines, mask)
   return t
 end
 
+-- A fresh lab settles on its own time (carrier, IPv6 link-local addresses,
+-- DAD): compare until both agree, or show what differs at the deadline.
 -- Sysctls are read once the rest agrees: commands set them at once, and
 -- reading them is slow (about 600 files a namespace, many of them behind the
 -- RTNL lock that other labs on the machine hold).
