@@ -260,3 +260,48 @@ describe("the examples beside the book's own scripts", function()
     end
   end)
 end)
+
+-- The last column of doc/examples.md's "Differences from the book": each way
+-- it gives to have the book's state does give it.
+describe("the ways to turn a difference off", function()
+  after_each(T.cleanup)
+
+  local function sysctl(l, node, key)
+    return (T.run(("ip netns exec %s sysctl -n %s"):format(l:node(node).nsname, key)):gsub("%s+$", ""))
+  end
+
+  it("lab.new{dad=, icmp_ratelimit=, ipv6=}, a router's forwarding and sysctl, lo down, a bridge with snooping",
+    function()
+      local plain = T.lab({}, "off0")
+      plain:switch("sw")
+      plain:router("r1", { forwarding = false })
+      plain:router("r2", { sysctl = { ["net.ipv6.conf.all.forwarding"] = 0 } })
+      plain:link("r1:a 192.0.2.1/24", "sw")
+      plain:link("r2:b 192.0.2.2/24", "sw")
+      plain:up()
+      assert.same({ "0", "0", "1", "0" }, { sysctl(plain, "r1", "net.ipv4.ip_forward"),
+        sysctl(plain, "r1", "net.ipv6.conf.all.forwarding"), sysctl(plain, "r2", "net.ipv4.ip_forward"),
+        sysctl(plain, "r2", "net.ipv6.conf.all.forwarding") })
+      plain:node("r1"):link_set("lo", { up = false })
+      assert.equal("DOWN", T.ipj("-n", plain:node("r1").nsname, "link", "show", "lo")[1].operstate)
+      local ns = plain:node("r2").ns
+      ns:link_add { name = "br9", kind = "bridge", mcast_snooping = true }
+      assert.equal(1, T.ipj("-d", "-n", plain:node("r2").nsname, "link", "show", "br9")[1].linkinfo.info_data
+        .mcast_snooping)
+
+      local book = T.lab({ dad = true, icmp_ratelimit = true, ipv6 = true }, "off1")
+      book:switch("sw")
+      book:host("h")
+      book:link("h:a 192.0.2.1/24", "sw")
+      book:up()
+      -- the kernel's own values, from a namespace no lab touched
+      local _, fresh = T.ns("fresh")
+      local function default(key)
+        return (T.run(("ip netns exec %s sysctl -n %s"):format(fresh, key)):gsub("%s+$", ""))
+      end
+      assert.same({ "1", default("net.ipv4.icmp_ratelimit"), default("net.ipv6.icmp.ratelimit"), "0" },
+        { sysctl(book, "h", "net.ipv6.conf.default.accept_dad"),
+        sysctl(book, "h", "net.ipv4.icmp_ratelimit"), sysctl(book, "h", "net.ipv6.icmp.ratelimit"),
+        sysctl(book, "sw", "net.ipv6.conf.default.disable_ipv6") })
+    end)
+end)
