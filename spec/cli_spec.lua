@@ -77,13 +77,7 @@ local function finish(j, deadline)
   return rc, output(j)
 end
 
-local function ours(p)
-  local t = {}
-  for _, n in ipairs(netns.list()) do
-    if n:sub(1, #p) == p then t[#t + 1] = n end
-  end
-  return t
-end
+local ours = T.ours
 
 local function cleanup()
   for _, j in ipairs(jobs) do

@@ -120,11 +120,11 @@ describe("nslab, the interpreter", function()
     assert.are.equal("-e|1", out)
   end)
 
-  it("refuses an unknown option, a missing option argument and a script after clean", function()
-    for _, args in ipairs { "--bogus", "--junit", "--prefix", "-e", "--keep=yes", "clean x.lua" } do
+  it("refuses an unknown option, a missing option argument, an argument to list and an unknown clean option", function()
+    for _, args in ipairs { "--bogus", "--junit", "--prefix", "-e", "--keep=yes", "list x.lua", "clean --bogus" } do
       local out, rc = run(NSLAB .. " " .. args)
       assert.are.equal(2, rc, args)
-      assert.matches("usage: nslab", out, 1, true)
+      assert.is_truthy(out:find("usage: nslab", 1, true) or out:find("nslab list: list takes only", 1, true), out)
     end
   end)
 

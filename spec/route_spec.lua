@@ -41,8 +41,16 @@ local function iproutes(name, opts)
 end
 
 -- Every route of every table and family, as text, to prove nothing changed.
+-- The routes, less the link-local and multicast ones the kernel adds by
+-- itself as each end gets carrier and its fe80:: address (at its own pace:
+-- two snapshots taken a moment apart may differ in those alone).
 local function snapshot(name)
-  return T.run(("ip -n %s route show table all; ip -n %s -6 route show table all"):format(name, name))
+  local out = T.run(("ip -n %s route show table all; ip -n %s -6 route show table all"):format(name, name))
+  local keep = {}
+  for line in out:gmatch("[^\n]+") do
+    if not (line:find("fe80:", 1, true) or line:find("ff00::/8", 1, true)) then keep[#keep + 1] = line end
+  end
+  return table.concat(keep, "\n")
 end
 
 local function find(list, dst, family)

@@ -31,6 +31,15 @@ function T.ns(tag)
   return netns.create(name), name
 end
 
+-- The named namespaces whose names start with prefix.
+function T.ours(prefix)
+  local t = {}
+  for _, n in ipairs(netns.list()) do
+    if n:sub(1, #prefix) == prefix then t[#t + 1] = n end
+  end
+  return t
+end
+
 -- Remember a namespace made some other way (by the code under test).
 function T.track(name)
   made[#made + 1] = name
@@ -170,6 +179,46 @@ function T.zombies()
     end
   end
   return n
+end
+
+-- A command started in the background through `sh -c 'echo $$; exec CMD'`,
+-- so that its pid is the command's own (signals go to it, not to a shell):
+-- { pid, out = file with its stdout and stderr }. T.finish(job) waits for it
+-- and returns its exit status (128+N after signal N) and its output.
+local jobs = {}
+function T.start(cmd)
+  local out = os.tmpname()
+  local p = assert(io.popen(("exec sh -c 'echo $$; exec %s > %s 2>&1'")
+    :format(cmd:gsub("'", "'\\''"), out)))
+  local j = { pid = assert(p:read("n"), "the command did not start"), pipe = p, out = out }
+  jobs[#jobs + 1] = j
+  return j
+end
+
+function T.output(j)
+  return T.read(j.out) or ""
+end
+
+function T.finish(j)
+  if j.rc == nil then
+    local _, how, code = j.pipe:close()
+    j.rc = how == "signal" and 128 + code or code
+  end
+  return j.rc, T.output(j)
+end
+
+-- Waits (deadline in seconds, 20 by default) until the job printed `line`.
+function T.wait_line(j, line, deadline)
+  return T.wait_until(function() return T.output(j):find(line .. "\n", 1, true) ~= nil end, deadline or 20)
+end
+
+-- Kills (SIGKILL) and reaps every job still running; removes their output.
+function T.stop_jobs()
+  for _, j in ipairs(jobs) do
+    if j.rc == nil then os.execute("kill -9 " .. j.pid .. " 2>/dev/null"); T.finish(j) end
+    os.remove(j.out)
+  end
+  jobs = {}
 end
 
 -- A whole file, or nil if it cannot be read.

@@ -28,13 +28,16 @@ static struct timespec to_timespec(double t)
 }
 
 /* An absolute deadline, so signals that interrupt the sleep do not stretch
- * it; only nslab's interruption (interrupt.h) ends it early. */
+ * it; only nslab's interruption (interrupt.h) ends it early, and one that
+ * is pending already (a pcall caught it) ends it before it starts. */
 int nsl_sleep(double seconds)
 {
 	struct timespec until = to_timespec(nsl_now() + seconds);
 
+	if (nsl_interrupted())
+		return -EINTR;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-		if (nsl_interrupt_signal)
+		if (nsl_interrupted())
 			return -EINTR;
 	return 0;
 }
@@ -68,6 +71,6 @@ int nsl_epoll_wait(int epfd, struct epoll_event *ev, int max, double secs)
 		n = epoll_wait(epfd, ev, max, (int)(secs * 1000 + 0.999));
 	/* A signal nslab turns into a Lua error ends the run now; others do not. */
 	if (n < 0 && errno == EINTR)
-		return nsl_interrupt_signal ? -EINTR : 0;
+		return nsl_interrupted() ? -EINTR : 0;
 	return n < 0 ? -errno : n;
 }

@@ -1,9 +1,17 @@
 /*
- * The signal that interrupted the run, 0 if none. nslab's handler sets it (and
- * a Lua hook); engine loops that block (waiting for a child, a ping deadline,
- * a sleep) check it when a syscall returns EINTR and return -EINTR instead of
- * waiting on, so the interruption reaches Lua and teardown starts at once.
- * Under the stock lua5.4 nothing sets it.
+ * The signal that interrupted the run, and whether it may be raised now.
+ *
+ * nslab's handler records the first signal in nsl_interrupt_signal (it stays
+ * set: the run exits 128+N) and arms a Lua hook that raises "interrupted
+ * (SIGINT)". Engine loops that block (waiting for a child, a ping deadline, a
+ * sleep) return -EINTR instead of waiting on when nsl_interrupted() is true,
+ * so the interruption reaches Lua and teardown starts at once.
+ *
+ * While nsl_interrupt_held is non-zero (teardown, a step that must create and
+ * record something as one), nothing is raised and the engine's waits go on;
+ * when the hold ends, nsl_interrupt_rearm (set by nslab: arms the hook again)
+ * makes a pending interruption raise at the next instruction. Under the stock
+ * lua5.4 nothing sets the signal and holds only count.
  */
 #ifndef NSLAB_INTERRUPT_H
 #define NSLAB_INTERRUPT_H
@@ -11,5 +19,14 @@
 #include <signal.h>
 
 extern volatile sig_atomic_t nsl_interrupt_signal;
+extern volatile sig_atomic_t nsl_interrupt_held;
+extern void (*nsl_interrupt_rearm)(void);
+
+/* The pending signal when it may be raised now, else 0. */
+int nsl_interrupted(void);
+
+/* Holds (+1) or releases (-1) interruptions; a release that ends the last
+ * hold with a signal pending calls nsl_interrupt_rearm. */
+void nsl_interrupt_hold(int delta);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <linux/nsfs.h>
 
+#include "files.h"
 #include "namespace.h"
 #include "netlink.h"
 #include "nsenter.h"
@@ -74,15 +75,18 @@ out:
 /*
  * Creating is split in two so that a new namespace can be marked (lab
  * ownership: an alias on its lo) before its name appears: begin makes the
- * namespace, held only by the handle's fd, and reserves the name with an
- * empty file; commit bind-mounts the namespace onto that file. A process
- * killed in between leaves no namespace, only the empty file, which is not a
- * namespace and which `nslab clean` and nsl_ns_create remove as iproute2 does.
+ * namespace, held only by the handle's fd; commit gives it its name. The
+ * name is a file that appears already holding the mark (nsl_file_publish:
+ * written unnamed, then linked, never over an existing name) and the
+ * namespace is then bind-mounted onto it. A process killed before the link
+ * leaves nothing; killed between the link and the mount, it leaves a file
+ * that is no namespace but says whose it was, which `nslab clean` removes
+ * when it holds that run's mark (iproute2's own files are empty).
  */
 int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 {
 	char path[PATH_MAX];
-	int fd, err;
+	int err;
 
 	ns_init(ns);
 	if ((err = path_of(path, sizeof path, name)) < 0)
@@ -91,15 +95,12 @@ int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 		return -errno;
 	if ((err = prepare_run_dir()) < 0)
 		return err;
-	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
+	/* Not the check that counts (commit's is): spares making a namespace
+	 * only to find the name taken. */
+	if (access(path, F_OK) == 0)
+		return -EEXIST;
+	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
-	close(fd);
-	if (unshare(CLONE_NEWNET) < 0) {
-		err = -errno;
-		unlink(path);
-		return err;
-	}
 	ns->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	err = ns->fd < 0 ? -errno : 0;
 	/* Its netlink socket too, while we are inside: the handle's first
@@ -108,35 +109,37 @@ int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 	if (!err)
 		nsl_nl_sock_here(&ns->nl);
 	nsl_leave();
-	if (err) {
-		unlink(path);
+	if (err)
 		return err;
-	}
 	snprintf(ns->name, sizeof ns->name, "%s", name);
 	snprintf(ns->label, sizeof ns->label, "%s", name);
 	return 0;
 }
 
-int nsl_ns_create_commit(struct nsl_ns *ns)
+int nsl_ns_create_commit(struct nsl_ns *ns, const char *mark)
 {
 	char path[PATH_MAX], src[64];
+	int err;
 
 	path_of(path, sizeof path, ns->name);
+	err = nsl_file_publish(path, mark ? mark : "", mark ? strlen(mark) : 0, 0);
+	if (err < 0) {
+		nsl_ns_create_abort(ns);
+		return err;
+	}
 	snprintf(src, sizeof src, "/proc/self/fd/%d", ns->fd);
 	if (mount(src, path, "none", MS_BIND, NULL) < 0) {
-		int err = -errno;
+		err = -errno;
+		unlink(path);
 		nsl_ns_create_abort(ns);
 		return err;
 	}
 	return 0;
 }
 
+/* Before commit nothing has a name: dropping the handle ends the namespace. */
 void nsl_ns_create_abort(struct nsl_ns *ns)
 {
-	char path[PATH_MAX];
-
-	if (path_of(path, sizeof path, ns->name) == 0)
-		unlink(path);
 	nsl_ns_close(ns);
 }
 
@@ -147,7 +150,7 @@ int nsl_ns_create(const char *name)
 
 	if ((err = nsl_ns_create_begin(&ns, name)) < 0)
 		return err;
-	err = nsl_ns_create_commit(&ns);
+	err = nsl_ns_create_commit(&ns, NULL);
 	nsl_ns_close(&ns);
 	return err;
 }

@@ -30,7 +30,7 @@ struct nsl_ns {
 int nsl_ns_create(const char *name);
 /* The same in two steps, with the open handle in between (see namespace.c). */
 int nsl_ns_create_begin(struct nsl_ns *ns, const char *name);
-int nsl_ns_create_commit(struct nsl_ns *ns);	/* aborts on failure */
+int nsl_ns_create_commit(struct nsl_ns *ns, const char *mark);	/* aborts on failure */
 void nsl_ns_create_abort(struct nsl_ns *ns);
 int nsl_ns_delete(const char *name);
 int nsl_ns_exists(const char *name);	/* 1, 0 or -errno */

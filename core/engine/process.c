@@ -177,7 +177,7 @@ static int pump(struct nsl_proc *p, int ms)
 		return 0;
 	r = poll(pfd, (nfds_t)n, ms);
 	if (r < 0 && errno == EINTR)
-		return nsl_interrupt_signal ? -EINTR : 0;
+		return nsl_interrupted() ? -EINTR : 0;
 	if (r < 0)
 		return -errno;
 	if (!p->reaped && p->c.pidfd < 0 && (r = reap(p)) < 0)

@@ -75,7 +75,7 @@ static int wait_fd(int fd, short events, double deadline)
 			return 0;
 		if (n == 0)
 			return -ETIMEDOUT;
-		if (errno == EINTR && nsl_interrupt_signal)
+		if (errno == EINTR && nsl_interrupted())
 			return -EINTR;
 		if (errno != EINTR)
 			return -errno;

@@ -32,10 +32,10 @@ static void optbroadcast(lua_State *L, int arg, struct nsl_addr_req *req)
 		struct nsl_ip b;
 		const char *s = lua_tostring(L, -1), *why;
 		if (nsl_parse_ip(s, 0, &b, &why) < 0)
-			lnsl_fielderror(L, arg, "broadcast", lua_pushfstring(L, "'%s': %s", s, why));
+			lnsl_fielderror(L, arg, "broadcast", lua_pushfstring(L, "%s: %s", lnsl_quotez(L, s), why));
 		if (b.family != AF_INET)
 			lnsl_fielderror(L, arg, "broadcast",
-					lua_pushfstring(L, "'%s': not an IPv4 address", s));
+					lua_pushfstring(L, "%s: not an IPv4 address", lnsl_quotez(L, s)));
 		req->brd_mode = NSL_BRD_ADDR;
 		memcpy(req->brd, b.addr, 4);
 	} else {

@@ -1,8 +1,9 @@
 /*
  * The little file-system access the Lua layer needs and Lua lacks: making
- * and listing directories (/run/nslab journals, /etc/netns/NAME files) and
- * setting a file's mode (a scenario's helper script), so that the lab layer
- * never has to run a shell or a program for it.
+ * and listing directories (/run/nslab journals, /etc/netns/NAME files),
+ * setting a file's mode (a scenario's helper script), and files that appear
+ * whole and never replace another (journals), so that the lab layer never
+ * has to run a shell or a program for it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "lua_util.h"
 
 /** netns.mkdir(path [, mode=0755]) -> boolean: true if it made the directory,
@@ -76,7 +78,26 @@ static int l_chmod(lua_State *L)
 	return 0;
 }
 
+/** netns.write_new(path, data [, mode=0644]): creates path holding exactly
+ * data; the name appears with the whole content at once (a reader or a kill
+ * never sees half of it), and an existing path is never replaced: raises
+ * with code EEXIST. */
+static int l_write_new(lua_State *L)
+{
+	const char *path = lnsl_checkstring(L, 1, NULL);
+	size_t len;
+	const char *data = lnsl_checkstring(L, 2, &len);
+	lua_Integer mode = luaL_optinteger(L, 3, 0644);
+	int err;
+
+	luaL_argcheck(L, mode >= 0 && mode <= 07777, 3, "mode out of range (0 to 07777)");
+	if ((err = nsl_file_publish(path, data, len, (mode_t)mode)) < 0)
+		return lnsl_fail(L, err, "create %s", path);
+	return 0;
+}
+
 static const luaL_Reg funcs[] = {
+	{ "write_new", l_write_new },
 	{ "mkdir", l_mkdir },
 	{ "chmod", l_chmod },
 	{ "rmdir", l_rmdir },

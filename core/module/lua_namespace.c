@@ -66,28 +66,58 @@ struct nsl_ns *lnsl_checkns(lua_State *L, int idx)
 	return ns;
 }
 
-static const char *const create_keys[] = { "mark", NULL };
+static const char *const create_keys[] = { "mark", "persist", NULL };
 
-/** netns.create(name [, {mark=string}]) -> Namespace: a new named namespace,
- * as `ip netns add`. mark (1 to 255 bytes) becomes the alias of its lo before
- * the name appears, so whoever sees the name can tell who made it. */
+#define CREATE_HOOK "netns.create_hook"
+
+/* The mark the runner's hook gives a namespace created without one (see
+ * netns.set_create_hook), left on the stack; NULL when there is no hook. */
+static const char *hook_mark(lua_State *L, const char *name)
+{
+	const char *mark;
+	size_t len;
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, CREATE_HOOK) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	lua_pushstring(L, name);
+	lua_call(L, 1, 1);
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_error(L, "create hook: mark (string) expected, got %s", luaL_typename(L, -1));
+	mark = lua_tolstring(L, -1, &len);
+	if (len == 0 || len > 255 || strlen(mark) != len)
+		luaL_error(L, "create hook: mark must be 1 to 255 bytes, without NUL");
+	return mark;
+}
+
+/** netns.create(name [, {mark=string, persist=boolean}]) -> Namespace: a new
+ * named namespace, as `ip netns add`. mark (1 to 255 bytes) becomes the alias
+ * of its lo before the name appears, so whoever sees the name can tell who
+ * made it. Without a mark and without persist=true, the create hook (under
+ * nslab: the run's, which journals the name first) gives the mark, and the
+ * namespace belongs to the run. */
 static int l_create(lua_State *L)
 {
 	const char *name = lnsl_checknsname(L, 1), *mark = NULL;
+	int persist = 0;
 	struct nsl_ns *ns;
 	int err;
 
 	if (!lua_isnoneornil(L, 2)) {
 		lnsl_checkopts(L, 2, create_keys);
+		lnsl_optboolean(L, 2, "persist", &persist);
 		if (lnsl_optstring(L, 2, "mark", &mark)) {
 			size_t len;
 			lua_getfield(L, 2, "mark");
 			len = lua_rawlen(L, -1);
 			lua_pop(L, 1);
-			if (len == 0 || len > 255 || strlen(mark) != len)
-				lnsl_fielderror(L, 2, "mark", "must be 1 to 255 bytes, without NUL");
+			if (len == 0 || len > 255)
+				lnsl_fielderror(L, 2, "mark", "must be 1 to 255 bytes");
 		}
 	}
+	if (!mark && !persist)
+		mark = hook_mark(L, name);	/* stays on the stack */
 	ns = newns(L);
 	if ((err = nsl_ns_create_begin(ns, name)) < 0)
 		return lnsl_fail(L, err, "create namespace \"%s\"", name);
@@ -99,9 +129,21 @@ static int l_create(lua_State *L)
 			return lnsl_fail(L, err, "mark namespace \"%s\"", name);
 		}
 	}
-	if ((err = nsl_ns_create_commit(ns)) < 0)
+	if ((err = nsl_ns_create_commit(ns, mark)) < 0)
 		return lnsl_fail(L, err, "create namespace \"%s\"", name);
 	return 1;
+}
+
+/** netns.set_create_hook(fn|nil): fn(name) -> mark is called by every
+ * netns.create without a mark or persist=true, before anything is made; the
+ * runner (netns.owned) journals the name there and returns its run's mark. */
+static int l_set_create_hook(lua_State *L)
+{
+	if (!lua_isnil(L, 1))
+		luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, CREATE_HOOK);
+	return 0;
 }
 
 /** netns.open(name) -> Namespace: an existing named namespace (ours or `ip netns add`'s). */
@@ -305,6 +347,7 @@ static int e_tostring(lua_State *L)
 
 static const luaL_Reg funcs[] = {
 	{ "create", l_create },
+	{ "set_create_hook", l_set_create_hook },
 	{ "open", l_open },
 	{ "open_path", l_open_path },
 	{ "open_pid", l_open_pid },

@@ -52,6 +52,7 @@ NETNS_API int luaopen_netns(lua_State *L)
 	lnsl_open_path(L, module, methods);
 	lnsl_open_fs(L, module, methods);
 	lnsl_open_qdisc(L, module, methods);
+	lnsl_open_interrupt(L, module, methods);
 
 	/* The methods table, so the Lua layer can add methods (LuaSocket style). */
 	lua_setfield(L, module, "Namespace");

@@ -30,7 +30,11 @@ void lnsl_oa_check(const struct lnsl_optarg *a, const char *const keys[])
 				known |= strcmp(lua_tostring(L, -1), keys[i]) == 0;
 		if (known)
 			continue;
-		key = luaL_tolstring(L, -1, NULL);
+		{
+			size_t klen;
+			key = luaL_tolstring(L, -1, &klen);
+			key = lnsl_quote(L, key, klen);
+		}
 		luaL_buffinit(L, &b);
 		for (int i = 0; keys[i]; i++) {
 			if (i)
@@ -38,7 +42,7 @@ void lnsl_oa_check(const struct lnsl_optarg *a, const char *const keys[])
 			luaL_addstring(&b, keys[i]);
 		}
 		luaL_pushresult(&b);
-		lnsl_oa_error(a, NULL, lua_pushfstring(L, "unknown option '%s' (expected one of: %s)",
+		lnsl_oa_error(a, NULL, lua_pushfstring(L, "unknown option %s (expected one of: %s)",
 						       key, lua_tostring(L, -1)));
 	}
 }
@@ -54,6 +58,11 @@ int lnsl_oa_get(const struct lnsl_optarg *a, const char *field, int type, const 
 	if (t != type)
 		lnsl_oa_error(a, field, lua_pushfstring(a->L, "%s expected, got %s", tname,
 							luaL_typename(a->L, -1)));
+	/* Strings are used as C strings: a NUL inside would cut them. */
+	if (t == LUA_TSTRING && strlen(lua_tostring(a->L, -1)) != lua_rawlen(a->L, -1)) {
+		const char *q = lnsl_quote(a->L, lua_tostring(a->L, -1), lua_rawlen(a->L, -1));
+		lnsl_oa_error(a, field, lua_pushfstring(a->L, "%s contains a NUL byte", q));
+	}
 	return 1;
 }
 
@@ -108,7 +117,7 @@ int lnsl_oa_ip(const struct lnsl_optarg *a, const char *field, struct nsl_ip *ou
 		return 0;
 	s = lua_tostring(a->L, -1);
 	if (nsl_parse_ip(s, 0, out, &why) < 0)
-		lnsl_oa_error(a, field, lua_pushfstring(a->L, "'%s': %s", s, why));
+		lnsl_oa_error(a, field, lua_pushfstring(a->L, "%s: %s", lnsl_quotez(a->L, s), why));
 	lua_pop(a->L, 1);
 	return 1;
 }
@@ -121,7 +130,7 @@ int lnsl_oa_ifname(const struct lnsl_optarg *a, const char *field, char out[NSL_
 		return 0;
 	s = lua_tostring(a->L, -1);
 	if (nsl_check_ifname(s, lua_rawlen(a->L, -1), &why) < 0)
-		lnsl_oa_error(a, field, lua_pushfstring(a->L, "interface name '%s' %s", s, why));
+		lnsl_oa_error(a, field, lua_pushfstring(a->L, "interface name %s %s", lnsl_quotez(a->L, s), why));
 	memcpy(out, s, strlen(s) + 1);
 	lua_pop(a->L, 1);
 	return 1;
@@ -159,6 +168,10 @@ void lnsl_oa_item_ip(const struct lnsl_optarg *a, int item, int k, struct nsl_ip
 		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[%d]: destination address (string) expected, got %s",
 						       k, luaL_typename(L, -1)));
 	s = lua_tostring(L, -1);
+	if (strlen(s) != lua_rawlen(L, -1)) {
+		const char *q = lnsl_quote(L, s, lua_rawlen(L, -1));
+		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[%d]: %s contains a NUL byte", k, q));
+	}
 	if (nsl_parse_ip(s, 0, ip, &why) < 0)
-		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[%d]: '%s': %s", k, s, why));
+		lnsl_oa_error(a, NULL, lua_pushfstring(L, "[%d]: %s: %s", k, lnsl_quotez(L, s), why));
 }

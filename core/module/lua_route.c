@@ -86,12 +86,12 @@ static void checkdst(lua_State *L, int arg, const char *s, int *is_default, stru
 	if (*is_default)
 		return;
 	if (nsl_parse_ip(s, -1, dst, &why) < 0)
-		lnsl_fielderror(L, arg, "dst", lua_pushfstring(L, "'%s': %s", s, why));
+		lnsl_fielderror(L, arg, "dst", lua_pushfstring(L, "%s: %s", lnsl_quotez(L, s), why));
 	if (dst->prefixlen < 0)
 		dst->prefixlen = nsl_ip_addrlen(dst) * 8;
 	if (host_bits_set(dst))
 		lnsl_fielderror(L, arg, "dst", lua_pushfstring(L,
-				"'%s': invalid prefix for given prefix length (host bits set)", s));
+				"%s: invalid prefix for given prefix length (host bits set)", lnsl_quotez(L, s)));
 }
 
 /* Same family as the destination, or a field error naming the field. */

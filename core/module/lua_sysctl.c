@@ -23,7 +23,7 @@ static const char *checkkey(lua_State *L, int arg)
 	const char *key = lnsl_checkstring(L, arg, &len), *why;
 
 	if (nsl_check_sysctl_key(key, len, &why) < 0)
-		luaL_argerror(L, arg, lua_pushfstring(L, "sysctl key '%s' %s", key, why));
+		luaL_argerror(L, arg, lua_pushfstring(L, "sysctl key %s %s", lnsl_quote(L, key, len), why));
 	return key;
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,10 +14,11 @@
 #include "lua_util.h"
 
 /*
- * An engine call cut short by a signal nslab caught (EINTR with
- * nsl_interrupt_signal set) raises the same "interrupted" error nslab's hook
- * would, and disarms that hook: left armed, it would fire again at the next
- * Lua instruction, which by then is the teardown this error starts.
+ * An engine call cut short by a signal nslab caught (EINTR while
+ * nsl_interrupted()) raises the same "interrupted" error nslab's hook would,
+ * and disarms that hook: left armed, it would fire again in the message
+ * handler and the <close> handlers this error runs. If a pcall catches the
+ * error, nslab arms the hook again when that pcall returns (nslab.c).
  */
 static int interrupted(lua_State *L)
 {
@@ -32,7 +34,7 @@ int lnsl_fail(lua_State *L, int err, const char *fmt, ...)
 
 	if (err < 0)
 		err = -err;
-	if (err == EINTR && nsl_interrupt_signal)
+	if (err == EINTR && nsl_interrupted())
 		return interrupted(L);
 	lua_createtable(L, 0, 4);
 	va_start(ap, fmt);
@@ -52,11 +54,57 @@ int lnsl_fail(lua_State *L, int err, const char *fmt, ...)
 	return lua_error(L);
 }
 
+/* Long values are cut in messages: a 1 MiB name must not make a 1 MB error. */
+#define QUOTE_MAX 64
+
+const char *lnsl_quote(lua_State *L, const char *s, size_t len)
+{
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	luaL_addchar(&b, '\'');
+	for (size_t i = 0; i < len && i < QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			char esc[8];
+			snprintf(esc, sizeof esc, "\\x%02x", c);
+			luaL_addstring(&b, esc);
+		} else {
+			luaL_addchar(&b, (char)c);
+		}
+	}
+	if (len > QUOTE_MAX)
+		luaL_addstring(&b, "...");
+	luaL_addchar(&b, '\'');
+	if (len > QUOTE_MAX) {
+		char n[48];
+		snprintf(n, sizeof n, " (%zu bytes)", len);
+		luaL_addstring(&b, n);
+	}
+	luaL_pushresult(&b);
+	return lua_tostring(L, -1);
+}
+
+const char *lnsl_quotez(lua_State *L, const char *s)
+{
+	return lnsl_quote(L, s, strlen(s));
+}
+
+/* Without len the caller uses the string as a C string: a NUL inside would
+ * silently cut it, so it is refused. */
 const char *lnsl_checkstring(lua_State *L, int arg, size_t *len)
 {
+	size_t n;
+	const char *s;
+
 	if (lua_type(L, arg) != LUA_TSTRING)
 		luaL_typeerror(L, arg, "string");
-	return lua_tolstring(L, arg, len);
+	s = lua_tolstring(L, arg, &n);
+	if (len)
+		*len = n;
+	else if (strlen(s) != n)
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s contains a NUL byte", lnsl_quote(L, s, n)));
+	return s;
 }
 
 typedef int (*checker)(const char *, size_t, const char **);
@@ -67,7 +115,7 @@ static const char *check_name(lua_State *L, int arg, checker check, const char *
 	const char *s = lnsl_checkstring(L, arg, &len), *why;
 
 	if (check(s, len, &why) < 0)
-		luaL_argerror(L, arg, lua_pushfstring(L, "%s '%s' %s", what, s, why));
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s %s %s", what, lnsl_quote(L, s, len), why));
 	return s;
 }
 
@@ -86,7 +134,7 @@ void lnsl_checkip(lua_State *L, int arg, int want_prefix, struct nsl_ip *ip)
 	const char *s = lnsl_checkstring(L, arg, NULL), *why;
 
 	if (nsl_parse_ip(s, want_prefix, ip, &why) < 0)
-		luaL_argerror(L, arg, lua_pushfstring(L, "'%s': %s", s, why));
+		luaL_argerror(L, arg, lua_pushfstring(L, "%s: %s", lnsl_quotez(L, s), why));
 }
 
 void lnsl_checkopts(lua_State *L, int arg, const char *const keys[])
@@ -126,6 +174,10 @@ int lnsl_optstring(lua_State *L, int arg, const char *field, const char **out)
 		typeerror(L, arg, field, "string");
 	/* The string stays alive: it is referenced from the options table. */
 	*out = lua_tostring(L, -1);
+	if (strlen(*out) != lua_rawlen(L, -1)) {
+		const char *q = lnsl_quote(L, *out, lua_rawlen(L, -1));
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%s contains a NUL byte", q));
+	}
 	lua_pop(L, 1);
 	return 1;
 }
@@ -137,7 +189,7 @@ int lnsl_optifname(lua_State *L, int arg, const char *field, const char **out)
 	if (!lnsl_optstring(L, arg, field, out))
 		return 0;
 	if (nsl_check_ifname(*out, strlen(*out), &why) < 0)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "interface name '%s' %s", *out, why));
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "interface name %s %s", lnsl_quotez(L, *out), why));
 	return 1;
 }
 
@@ -148,7 +200,7 @@ int lnsl_optip(lua_State *L, int arg, const char *field, int want_prefix, struct
 	if (!lnsl_optstring(L, arg, field, &s))
 		return 0;
 	if (nsl_parse_ip(s, want_prefix, out, &why) < 0)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': %s", s, why));
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%s: %s", lnsl_quotez(L, s), why));
 	return 1;
 }
 
@@ -159,7 +211,7 @@ int lnsl_optmac(lua_State *L, int arg, const char *field, unsigned char mac[6])
 	if (!lnsl_optstring(L, arg, field, &s))
 		return 0;
 	if (nsl_parse_mac(s, mac, &why) < 0)
-		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "'%s': %s", s, why));
+		lnsl_fielderror(L, arg, field, lua_pushfstring(L, "%s: %s", lnsl_quotez(L, s), why));
 	return 1;
 }
 
@@ -309,7 +361,7 @@ int lnsl_optfamily(lua_State *L, int arg, const char *field)
 	if (strcmp(s, "inet6") == 0)
 		return AF_INET6;
 	return lnsl_fielderror(L, arg, field,
-			       lua_pushfstring(L, "unknown family '%s' (expected inet or inet6)", s));
+			       lua_pushfstring(L, "unknown family %s (expected inet or inet6)", lnsl_quotez(L, s)));
 }
 
 const char *lnsl_family_name(int family)
@@ -373,6 +425,5 @@ int lnsl_checksignal(lua_State *L, int arg, int def)
 		if (name && strcasecmp(name, s) == 0)
 			return sig;
 	}
-	return luaL_argerror(L, arg, lua_pushfstring(L, "unknown signal '%s'",
-						     lua_tostring(L, arg)));
+	return luaL_argerror(L, arg, lua_pushfstring(L, "unknown signal %s", lnsl_quotez(L, s)));
 }

@@ -34,7 +34,14 @@ struct nsl_ns *lnsl_checkns(lua_State *L, int idx);
 /* Pushes a new, open Namespace userdata that takes ownership of *ns. */
 void lnsl_pushns(lua_State *L, const struct nsl_ns *ns);
 
-/* A real string (not a number), with its length; raises "string expected". */
+/* Pushes s quoted for a message ('abc'), control bytes escaped, cut after
+ * 64 bytes with its length; returns it. lnsl_quotez: of a C string. */
+const char *lnsl_quote(lua_State *L, const char *s, size_t len);
+const char *lnsl_quotez(lua_State *L, const char *s);
+
+/* A real string (not a number); raises "string expected". With len, the
+ * length is returned and any bytes are allowed; without, a NUL inside is
+ * refused (the caller uses it as a C string). */
 const char *lnsl_checkstring(lua_State *L, int arg, size_t *len);
 const char *lnsl_checkifname(lua_State *L, int arg);
 const char *lnsl_checknsname(lua_State *L, int arg);
@@ -106,5 +113,6 @@ void lnsl_open_throughput(lua_State *L, int module, int methods);
 void lnsl_open_path(lua_State *L, int module, int methods);
 void lnsl_open_fs(lua_State *L, int module, int methods);
 void lnsl_open_qdisc(lua_State *L, int module, int methods);
+void lnsl_open_interrupt(lua_State *L, int module, int methods);
 
 #endif

@@ -7,11 +7,13 @@
  * layer (netns.lab, netns.run, ...), parses the command line and hands the
  * script to netns.run.main, which runs it, tears down every lab and reports.
  *
- * Signals (SIGINT, SIGTERM, SIGHUP) never touch the Lua state directly: the
- * handler sets a hook that raises "interrupted (SIGINT)" at the next Lua
- * instruction, so <close> variables and pcalls unwind and labs are torn down.
- * Later signals are recorded but do not interrupt that teardown; SIGKILL
- * cannot be caught: `nslab clean` removes what such a run leaves.
+ * Signals (SIGINT, SIGTERM, SIGHUP, SIGPIPE) never touch the Lua state
+ * directly: the handler records the first one and sets a hook that raises
+ * "interrupted (SIGINT)" at the next Lua instruction, so <close> variables
+ * and pcalls unwind and labs are torn down. A pcall that catches it does not
+ * end it: when that pcall returns, the hook is armed again, until the runner
+ * holds interruptions for its teardown (interrupt.h); a later signal arms it
+ * too. SIGKILL cannot be caught: `nslab clean` removes what such a run leaves.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,7 +60,8 @@ static void print_usage(FILE *f)
 		"  -v, --version     print the version;  -h, --help  print this help\n"
 		"Options end at the script: what follows it is the script's (arg, ...).\n"
 		"Commands:\n"
-		"  clean                 remove what runs that are no longer alive left behind\n"
+		"  clean [--dry-run] [--force] [LAB-ID|LAB...]\n"
+		"                        remove what runs that are no longer alive left behind\n"
 		"  list [--json]         show the labs that are up and who owns them\n"
 		"  inspect LAB [--json]  a lab's live state: namespaces, interfaces, addresses, routes, processes\n"
 		"  graph FILE [--format=dot|mermaid|json]  draw the lab a script or topology file describes\n"
@@ -102,28 +105,39 @@ static int msghandler(lua_State *L)
 	return 1;
 }
 
+#define STOP_MASK (LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT)
+
 static void lstop(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	lua_sethook(L, NULL, 0, 0);
+	if (nsl_interrupt_held)
+		return;	/* raised when the hold ends (rearm) */
 	luaL_error(L, "interrupted (%s)", sigabbrev_np(nsl_interrupt_signal) ?
 		   sigabbrev_np(nsl_interrupt_signal) : "signal");
 }
 
-/* Only the first signal interrupts; the teardown it starts must not be cut
- * short by a second Ctrl-C. */
+static void rearm(void)
+{
+	lua_sethook(globalL, lstop, STOP_MASK, 1);
+}
+
+/* The first signal is the one the exit status reports. Every signal outside
+ * a hold arms the hook, so a second Ctrl-C stops a script that caught the
+ * first; during teardown (held) they only stay recorded. */
 static void on_signal(int sig)
 {
-	if (nsl_interrupt_signal)
-		return;
-	nsl_interrupt_signal = sig;
-	lua_sethook(globalL, lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+	if (!nsl_interrupt_signal)
+		nsl_interrupt_signal = sig;
+	if (!nsl_interrupt_held)
+		rearm();
 }
 
 static void set_signals(void (*handler)(int))
 {
 	struct sigaction sa;
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	/* SIGPIPE too: `nslab s.lua | head -1` must tear down like Ctrl-C. */
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = handler;
@@ -131,6 +145,40 @@ static void set_signals(void (*handler)(int))
 	/* No SA_RESTART: a blocking wait returns EINTR and notices the signal. */
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+/*
+ * pcall and xpcall as the script sees them: the original, then, if an
+ * interruption is pending and not held, the hook armed again, so the
+ * interruption a pcall caught is raised right after it (continuations keep
+ * yields across them working).
+ */
+static int after_pcall(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	(void)ctx;
+	if (nsl_interrupted())
+		rearm();
+	return lua_gettop(L);
+}
+
+static int guarded_pcall(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_callk(L, lua_gettop(L) - 1, LUA_MULTRET, 0, after_pcall);
+	return after_pcall(L, LUA_OK, 0);
+}
+
+static void guard_pcalls(lua_State *L)
+{
+	static const char *const names[] = { "pcall", "xpcall" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		lua_getglobal(L, names[i]);
+		lua_pushcclosure(L, guarded_pcall, 1);
+		lua_setglobal(L, names[i]);
+	}
 }
 
 int nslab_docall(lua_State *L, int narg, int nres)
@@ -320,7 +368,7 @@ static int get_runner(lua_State *L, const char *fn)
 static int run_chunk(lua_State *L, const struct options *o, char **argv, int argc,
 		     const char *name)
 {
-	int chunk = lua_gettop(L), nargs = 0, code;
+	int chunk = lua_gettop(L), nargs = 0, code, status;
 
 	if (get_runner(L, "main") != LUA_OK)
 		return EXIT_USAGE;
@@ -332,7 +380,12 @@ static int run_chunk(lua_State *L, const struct options *o, char **argv, int arg
 			lua_rawseti(L, -2, ++nargs);
 		}
 	push_options(L, o, name);
-	if (nslab_report(L, nslab_docall(L, 3, 2)) != LUA_OK) {
+	status = nslab_docall(L, 3, 2);
+	/* The runner held interruptions for its teardown: what runs next (a
+	 * script after -e, the prompt) starts without the hold, and a signal
+	 * that came meanwhile is not raised again (pmain stops). */
+	nsl_interrupt_held = 0;
+	if (nslab_report(L, status) != LUA_OK) {
 		lua_settop(L, chunk - 1);
 		return EXIT_USAGE;
 	}
@@ -385,6 +438,7 @@ static int pmain(lua_State *L)
 		return 0;
 	}
 	luaL_openlibs(L);
+	guard_pcalls(L);
 	preload_modules(L);
 	create_arg_table(L, argv, argc, o.script ? o.script : 0);
 	lua_gc(L, LUA_GCRESTART);
@@ -443,6 +497,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	globalL = L;
+	nsl_interrupt_rearm = rearm;
 	nsl_fdlimit_raise();
 	set_signals(on_signal);
 	lua_gc(L, LUA_GCSTOP);

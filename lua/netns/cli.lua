@@ -362,16 +362,27 @@ function M.prompt(labs, opts)
     say("%s", #names > 0 and ("labs up: " .. table.concat(names, ", ") .. ".  help: commands;  Ctrl-D: leave")
       or "no lab up.  help: commands;  Ctrl-D: leave")
   end
+  -- Ctrl-C at the prompt is meant for the line or the statement only: it is
+  -- forgotten in the message handler, before the pcall returns (under nslab
+  -- a pending interruption is raised again as soon as a pcall returns).
+  local sig
+  local function forget_int(e)
+    sig = self.rl and self.rl.interrupted()
+    if sig == "INT" then self.rl.clear_interrupt() end
+    return e
+  end
   while true do
-    local rok, line = pcall(self.read, self, "> ")
+    sig = nil
+    local rok, line = xpcall(self.read, forget_int, self, "> ")
     if not rok then
       -- a Ctrl-C that landed in Lua between two reads: only the line goes
-      if not (self.rl and self.rl.interrupted() == "INT") then error(line, 0) end
-      self.rl.clear_interrupt()
+      if sig ~= "INT" then error(line, 0) end
       line = ""
     end
     if line == nil then break end
+    sig = nil
     local lok, go = xpcall(self.line, function(e)
+      forget_int(e)
       if type(e) == "string" and e:match("interrupted %(%w+%)$") then return e end
       if type(e) == "table" and tostring(e):match("^os%.exit%(") then return e end
       -- our commands' mistakes and the system's errors (netns.Error): the
@@ -380,10 +391,8 @@ function M.prompt(labs, opts)
       return (debug.traceback(message(e), 2):gsub("\n[^\n]*netns/cli%.lua.*$", ""))
     end, self, line)
     if not lok then
-      local sig = self.rl and self.rl.interrupted()
       if sig and sig ~= "INT" then error(go, 0) end -- SIGTERM, SIGHUP: leave, tear down
       if type(go) == "table" and tostring(go):match("^os%.exit%(") then error(go, 0) end
-      if self.rl then self.rl.clear_interrupt() end
       if sig then go = "interrupted" end -- Ctrl-C stopped the statement
       io.stderr:write("nslab: ", tostring(go), "\n")
     elseif go == false then

@@ -158,10 +158,8 @@ function M.down(args)
       io.stderr:write(("nslab down: lab '%s' (%s) belongs to the running pid %d: end that run instead\n")
         :format(r.lab, r.id, r.pid))
       code = 1
-    else
-      io.stdout:write(("%s (lab %s):\n"):format(r.id, r.lab or "?"))
-      local ok = journal.clean_one(r, function(msg) io.stdout:write("  ", msg, "\n") end)
-      if ok then os.remove(r.path) else code = 1 end
+    elseif journal.clean_run(r, io.stdout) ~= 0 then
+      code = 1
     end
   end
   return code

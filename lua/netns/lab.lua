@@ -223,6 +223,9 @@ end
 
 -- l:forwarding(node, on): IPv4 and IPv6 forwarding (routers start with it on).
 function Lab:forwarding(x, on)
+  if on ~= nil and type(on) ~= "boolean" then
+    error(("bad argument #2 to 'forwarding' (boolean expected, got %s)"):format(type(on)), 2)
+  end
   local v = on == false and 0 or 1
   self:sysctl(x, "net.ipv4.ip_forward", v)
   self:sysctl(x, "net.ipv6.conf.all.forwarding", v)

@@ -256,9 +256,12 @@ local function build(self, nodes, cur)
     step("namespaces", node.where, ("create namespace %s"):format(node.nsname))
     -- The mark (alias "nslab:<journal id>" on lo) is set before the name
     -- appears, so a namespace under this name is ours exactly when it carries
-    -- the mark, even if this process is killed right here.
-    node.ns = netns.create(node.nsname, { mark = j.mark })
-    made[#made + 1] = { kind = "ns", node = node }
+    -- the mark, even if this process is killed right here; and no signal
+    -- comes between its creation and its record.
+    netns.uninterruptible(function()
+      node.ns = netns.create(node.nsname, { mark = j.mark })
+      made[#made + 1] = { kind = "ns", node = node }
+    end)
     step("namespaces", node.where, ("bring up lo in %s"):format(node.nsname))
     node.ns:link_set("lo", { up = true })
     -- The lab's own sysctls, in one visit of the namespace (a lookup under
@@ -341,9 +344,13 @@ local function build(self, nodes, cur)
       local dir = etcdir(node)
       step("etc", node.etcs[1].where, "create " .. dir)
       assert(journal.mkdir("/etc/netns"))
-      assert(journal.mkdir(dir))
-      j:add("made", dir)
-      made[#made + 1] = { kind = "etcdir", path = dir }
+      -- Journalled before it exists (a kill in between must not leave it
+      -- unknown), recorded with it (no signal in between).
+      assert(j:add("made", dir))
+      netns.uninterruptible(function()
+        if not netns.mkdir(dir) then error(dir .. " already exists and is not this lab's", 0) end
+        made[#made + 1] = { kind = "etcdir", path = dir }
+      end)
       for _, e in ipairs(node.etcs) do
         local path = dir .. "/" .. e.file
         step("etc", e.where, "write " .. path)
@@ -411,10 +418,14 @@ function M.up(self)
       end
     end
   end
-  local j, e = journal.create(self.name, plan)
-  if not j then error(("%s: lab '%s': %s"):format(self.where, self.name, e), 0) end
-  self.journal, self.made, self.state = j, {}, "starting"
-  register(self)
+  -- The journal and the lab's place in the list of labs to tear down come
+  -- as one: a signal between them would leave a journal nobody removes.
+  netns.uninterruptible(function()
+    local j, e = journal.create(self.name, plan)
+    if not j then error(("%s: lab '%s': %s"):format(self.where, self.name, e), 0) end
+    self.journal, self.made, self.state = j, {}, "starting"
+    register(self)
+  end)
   local cur = {}
   local ok, err = pcall(build, self, nodes, cur)
   if ok then
@@ -443,8 +454,9 @@ local function handle(node)
 end
 
 -- Removes everything the lab made; returns nil, or a list of problems.
-function M.teardown(self)
-  if self.state == "down" or self.state == "kept" then return nil end
+-- Runs with interruptions held (a signal meanwhile is raised once it is
+-- done): teardown that was asked to stop still finishes.
+local function teardown(self)
   self.state = "stopping"
   local problems, made, j = {}, self.made or {}, self.journal
   if j then j:add("down") end
@@ -504,6 +516,11 @@ function M.teardown(self)
   unregister(self)
   self.state, self.made = "down", nil
   return #problems > 0 and problems or nil
+end
+
+function M.teardown(self)
+  if self.state == "down" or self.state == "kept" then return nil end
+  return netns.uninterruptible(teardown, self)
 end
 
 -- --keep: leaves the lab up, records it in the journal (so `nslab clean`

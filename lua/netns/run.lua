@@ -10,12 +10,14 @@
 --       unwinds the same way; nslab then exits 128+signo.
 --       With opts.interactive (nslab -i) the prompt (netns.cli) follows the
 --       chunk, with its labs still up; they go down when the prompt ends.
---   clean(opts) -> exit_code     `nslab clean`
+--   clean(opts, args) -> exit_code  `nslab clean [--dry-run] [--force] [ID|LAB ...]`
 --   list(opts) -> exit_code      `nslab list`
 --   command(name, args, opts) -> exit_code   `nslab NAME args...` (clean,
 --       list, and the commands of netns.commands: inspect, graph, up, ...)
 --   options() -> opts            the current options; defaults outside nslab
 --       (stock lua5.4, busted), where NSLAB_PREFIX gives the prefix.
+local netns = require "netns"
+
 local M = {}
 
 local current
@@ -48,12 +50,34 @@ local function exit_code(e)
   return math.tointeger(e.code) or 1
 end
 
-local function handler(e)
+-- Once the script has ended (returned, raised, or been interrupted), the
+-- run is in teardown: interruptions are held from the message handler on,
+-- so a signal that arrives now cannot cut teardown short (it stays recorded
+-- for the exit status). nslab ends the hold when main has returned.
+local holding = false
+local function hold()
+  if not holding then
+    holding = true
+    netns.hold_interrupts()
+  end
+end
+
+-- The error as the run reports it: os.exit and a stopping check as they
+-- are, an interruption as its message, anything else with a traceback from
+-- `level` (that of the function that raised, seen from describe).
+local function describe(e, level)
   if getmetatable(e) == ExitMT or require("netns.check_core").is_stop(e) then return e end
   local s = type(e) == "table" and e.message or tostring(e)
   if type(s) ~= "string" then s = tostring(e) end
   if s:match("interrupted %(%w+%)$") then return s end
-  return debug.traceback(s, 2)
+  return debug.traceback(s, level)
+end
+
+local function traceback(e) return describe(e, 3) end
+
+local function handler(e)
+  hold()
+  return describe(e, 3)
 end
 
 -- The runner's options pushed down as the defaults of the modules it drives.
@@ -68,13 +92,22 @@ end
 -- Tears down (or keeps) every lab still up; returns a list of problems.
 local function finish_labs(o, out)
   local lab, updown = require "netns.lab", require "netns.lab_updown"
+  local owned = require "netns.owned"
   local problems = {}
+  local p, names, id = owned.finish(o.keep)
+  if names and #names > 0 then
+    out:write(("the namespaces %s are left up (--keep); remove them with: nslab clean %s\n")
+      :format(table.concat(names, " "), id))
+  elseif p then
+    problems[#problems + 1] = "the run's own namespaces: " .. table.concat(p, "; ")
+  end
   for _, l in ipairs(lab.up_labs()) do
     if o.keep then
       local names = updown.keep(l)
       out:write(("lab '%s' is left up (--keep). Enter it with:\n"):format(l.name))
       for _, n in ipairs(names) do out:write(("  ip netns exec %s bash\n"):format(n)) end
-      out:write(("Look at it with: nslab inspect %s\nRemove it with: nslab down %s (or nslab clean)\n"):format(l.name, l.name))
+      out:write(("Look at it with: nslab inspect %s\nRemove it with: nslab down %s (or nslab clean %s)\n")
+        :format(l.name, l.name, l.journal.id))
     else
       local p = updown.teardown(l)
       if p then
@@ -106,17 +139,25 @@ function M.main(chunk, args, opts)
   end
   local real_exit = os.exit
   os.exit = function(code) error(setmetatable({ code = code }, ExitMT)) end
-  local ok, err = xpcall(chunk, handler, table.unpack(args or {}))
+  holding = false
+  require("netns.owned").start()
   local code, msg, explicit = 0, nil, nil
-  if o.interactive and (ok or getmetatable(err) ~= ExitMT) then
-    -- A learner explores what the script built, also after its error
-    -- (reported now, before the prompt; the run still exits 2).
-    if not ok then
-      io.stderr:write("nslab: ", tostring(err), "\n")
-      code = 2
+  local ok, err = xpcall(function(...)
+    if o.interactive then
+      -- A learner explores what the script built, also after its error
+      -- (reported now, before the prompt; the run still exits 2).
+      local sok, serr = xpcall(chunk, traceback, ...)
+      if not sok and getmetatable(serr) == ExitMT then error(serr, 0) end
+      if not sok then
+        io.stderr:write("nslab: ", tostring(serr), "\n")
+        code = 2
+      end
+      require("netns.cli").prompt(require("netns.lab").up_labs())
+    else
+      chunk(...)
     end
-    ok, err = xpcall(require("netns.cli").prompt, handler, require("netns.lab").up_labs())
-  end
+    hold()
+  end, handler, table.unpack(args or {}))
   os.exit = real_exit
 
   if not ok then
@@ -129,13 +170,7 @@ function M.main(chunk, args, opts)
     end
   end
   local tok, problems = pcall(finish_labs, o, out)
-  if not tok then
-    -- The first signal can arrive during this teardown instead of during the
-    -- script: its error cuts teardown short. nslab ignores later signals, so
-    -- a second pass (teardown resumes where it stopped) runs to the end.
-    tok, problems = pcall(finish_labs, o, out)
-    if not tok then problems = { tostring(problems) } end
-  end
+  if not tok then problems = { tostring(problems) } end
   if #problems > 0 then
     code = 2
     msg = (msg and (msg .. "\n") or "") .. table.concat(problems, "\n")
@@ -162,22 +197,38 @@ function M.main(chunk, args, opts)
   return code, msg
 end
 
--- `nslab clean`: removes what runs whose process is gone left behind.
-function M.clean(opts)
+local clean_usage = "usage: nslab clean [--dry-run] [--force] [LAB-ID|LAB ...]"
+
+-- `nslab clean [--dry-run] [--force] [ID|LAB ...]`: removes what runs whose
+-- process is gone left behind (only the runs named, if any).
+function M.clean(opts, args)
   current = normalize(opts)
+  local copts, only = {}, nil
+  for _, a in ipairs(args or {}) do
+    if a == "--dry-run" then copts.dry_run = true
+    elseif a == "--force" then copts.force = true
+    elseif a:sub(1, 1) == "-" then
+      io.stderr:write(("nslab clean: unknown option '%s'\n%s\n"):format(a, clean_usage))
+      return 2
+    else
+      only = only or {}
+      only[#only + 1] = a
+    end
+  end
+  copts.only = only
   local journal = require "netns.journal"
-  local ok, n, all = pcall(journal.clean, io.stdout)
+  local ok, code = pcall(journal.clean, io.stdout, copts)
   if not ok then
-    io.stderr:write("nslab clean: ", tostring(n), "\n")
+    io.stderr:write("nslab clean: ", tostring(code), "\n")
     return 2
   end
-  return all and 0 or 1
+  return code
 end
 
 -- `nslab list [--json]`: the labs that are up and who owns them.
 function M.list(opts, args)
   current = normalize(opts)
-  if args and #args > 0 then return require("netns.commands").list(args, current) end
+  if args and #args > 0 then return require("netns.commands").run("list", args, current) end
   local journal = require "netns.journal"
   local ok, e = pcall(journal.list, io.stdout)
   if not ok then
@@ -190,10 +241,6 @@ end
 -- `nslab NAME args...`: clean and list here, the others in netns.commands.
 function M.command(name, args, opts)
   if name == "clean" or name == "list" then
-    if name == "clean" and #args > 0 then
-      io.stderr:write("nslab: 'clean' takes no arguments\nusage: nslab clean\n")
-      return 2
-    end
     return M[name](opts, args)
   end
   current = normalize(opts)

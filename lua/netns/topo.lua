@@ -33,9 +33,20 @@ function topo.where()
   end
 end
 
+-- A value as a message shows it: long strings cut (a 1 MiB name must not
+-- make a 1 MB error), control bytes escaped.
+local function shown(v)
+  if type(v) ~= "string" then return v end
+  local cut = v:sub(1, 64):gsub("%c", function(c) return ("\\x%02x"):format(c:byte()) end)
+  if #v > 64 then cut = cut .. ("...(%d bytes)"):format(#v) end
+  return cut
+end
+
 -- Raises a declaration error at the user's line (no position of ours).
 function topo.fail(where, fmt, ...)
-  error(("%s: %s"):format(where, fmt:format(...)), 0)
+  local args = table.pack(...)
+  for i = 1, args.n do args[i] = shown(args[i]) end
+  error(("%s: %s"):format(where, fmt:format(table.unpack(args, 1, args.n))), 0)
 end
 local fail = topo.fail
 
@@ -119,8 +130,13 @@ local function check_sysctls(where, what, t, out)
   if type(t) ~= "table" then fail(where, "%s: sysctl must be a table, got %s", what, type(t)) end
   local keys = {}
   for k, v in pairs(t) do
-    if type(k) ~= "string" or not k:match("^[%w_%-]+%.[%w_.%-/]+$") then
-      fail(where, "%s: bad sysctl key '%s' (e.g. \"net.ipv4.ip_forward\")", what, tostring(k))
+    -- The rule netns's sysctl_set applies (only net.*: a namespace has its
+    -- own copy of those alone), checked here so the line that declares it
+    -- is the one blamed, not up().
+    if type(k) ~= "string" or not k:match("^net%.[%w_%-]+[%w_.%-]*$") or k:find("..", 1, true)
+        or k:sub(-1) == "." then
+      fail(where, "%s: bad sysctl key '%s' (a network sysctl, e.g. \"net.ipv4.ip_forward\")",
+        what, tostring(k))
     end
     local tv = type(v)
     if tv ~= "string" and tv ~= "number" and tv ~= "boolean" then
@@ -255,6 +271,9 @@ function topo.node(lab, kind, name, opts, where)
     ifaces = {}, static_routes = {}, sysctls = {}, etcs = {},
   }
   if #node.nsname > 255 then fail(where, "%s: namespace name '%s' too long", what, node.nsname) end
+  if opts.forwarding ~= nil and type(opts.forwarding) ~= "boolean" then
+    fail(where, "%s: forwarding must be a boolean, got %s", what, type(opts.forwarding))
+  end
   if kind == "router" and opts.forwarding ~= false then
     node.sysctls[1] = { key = "net.ipv4.ip_forward", value = "1", where = where }
     node.sysctls[2] = { key = "net.ipv6.conf.all.forwarding", value = "1", where = where }
