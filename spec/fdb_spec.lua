@@ -57,9 +57,11 @@ describe("ns:fdb_add", function()
     local list = {}
     for i = 1, 300 do list[i] = { dev = "p1", mac = ("02:00:5e:00:%02x:%02x"):format(i >> 8, i & 255) } end
     sw:fdb_add_many(list)
+    -- A kernel with bridge VLAN support (Debian's) adds each entry also for
+    -- every VLAN of the port (VLAN 1 by default): count those for all VLANs.
     local n = 0
     for _, e in ipairs(sw:fdb { dev = "p1" }) do
-      if e.mac:match("^02:00:5e:00:0[01]:") and not e.permanent then n = n + 1 end
+      if e.mac:match("^02:00:5e:00:0[01]:") and not e.permanent and e.vlan == nil then n = n + 1 end
     end
     assert.equal(300, n)
     assert.matches("entry 2: field 'mac'", T.errcode(sw.fdb_add_many, sw,
