@@ -148,7 +148,12 @@ describe("nslab, the interpreter", function()
       io.stdout:write("ready\n"); io.stdout:flush()
       while true do end
     ]])
-    local out = run("(" .. NSLAB .. " " .. p .. " & pid=$!; sleep 0.3; kill -HUP $pid; wait $pid; echo \"exit=$?\")")
+    -- HUP only once the script says it is in its loop (a slow machine takes
+    -- longer than any fixed nap to load the Lua layer); 10 s at most.
+    local log = p .. ".out"
+    local out = run("(" .. NSLAB .. " " .. p .. " > " .. log .. " 2>&1 & pid=$!; i=0; " ..
+      "until grep -q ready " .. log .. " || [ $i -ge 200 ]; do sleep 0.05; i=$((i+1)); done; " ..
+      "kill -HUP $pid; wait $pid; echo \"exit=$?\"; cat " .. log .. "; rm -f " .. log .. ")")
     assert.matches("closed\n", out, 1, true)
     assert.matches("interrupted (HUP)", out, 1, true)
     assert.matches("exit=129", out, 1, true)
