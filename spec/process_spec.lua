@@ -91,10 +91,17 @@ describe("ns:spawn and netns.Process", function()
 
   it("read() returns only what is new, and wait() what was not read", function()
     local ns = T.ns("rd")
-    local p = ns:spawn({ "sh", "-c", "echo e1 >&2; echo one; sleep 0.3; echo two; echo e2 >&2" })
+    -- The second half is written only once the first was read (a nap between
+    -- them is no proof on a slow machine): the child waits for a file.
+    local go = ("/tmp/nslab-process-spec-%d-go"):format(T.pid)
+    os.remove(go)
+    finally(function() os.remove(go) end)
+    local p = ns:spawn({ "sh", "-c", "echo e1 >&2; echo one; until [ -e " .. go .. " ]; do sleep 0.01; done; " ..
+                                     "echo two; echo e2 >&2" })
     local out, err = read_until(p, "one\n")
     assert.are.equal("one\n", out)
     assert.are.equal("e1\n", err)
+    assert(io.open(go, "w")):close()
     local r = p:wait(5)
     assert.are.equal("two\n", r.stdout)
     assert.are.equal("e2\n", r.stderr)
