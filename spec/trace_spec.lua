@@ -22,7 +22,7 @@ describe("netns.trace", function()
     T.track(n1); T.track(n2); T.track(nr)
     trace.enable(out, { queries = false })
     local ns1, router = netns.create(n1), netns.create(nr)
-    ns1:link_add{ name = "ns1-veth0", kind = "veth", mac = "00:00:5e:00:53:01", up = true,
+    ns1:link_add{ name = "ns1-veth0", kind = "veth", mac = "00:00:5e:00:53:11", up = true,
                   peer = { name = "gw-veth0", ns = router, up = true } }
     ns1:addr_add("ns1-veth0", "192.0.2.1/24")
     router:addr_add("gw-veth0", "192.0.2.254/24")
@@ -41,7 +41,7 @@ describe("netns.trace", function()
     assert.same({
       "ip netns add " .. n1,
       "ip netns add " .. nr,
-      ("ip -n %s link add ns1-veth0 address 00:00:5e:00:53:01 type veth peer name gw-veth0 netns %s"):format(n1, nr),
+      ("ip -n %s link add ns1-veth0 address 00:00:5e:00:53:11 type veth peer name gw-veth0 netns %s"):format(n1, nr),
       ("ip -n %s link set ns1-veth0 up"):format(n1),
       ("ip -n %s link set gw-veth0 up"):format(nr),
       ("ip -n %s addr add 192.0.2.1/24 brd + dev ns1-veth0"):format(n1),
