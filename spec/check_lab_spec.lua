@@ -41,13 +41,13 @@ describe("checks on a lab", function()
       assert.is_true((l:unreachable("a", "203.0.113." .. i, { how = "net unreachable", from = "r" })))
       assert.is_true((l:unreachable("a", "198.51.100.1", { send_ttl = 1, how = "ttl exceeded", from = "r" })))
     end
-    assert.are.equal("0", sysctl(l, "r", "net.ipv4.icmp_ratelimit"))
+    assert.are.equal("0", sysctl(l, "r", "net.ipv4.icmp_ratemask"))
     assert.are.equal("0", sysctl(l, "a", "net.ipv6.icmp.ratelimit"))
   end)
 
   it("keep the kernel's ICMP rate limit with icmp_ratelimit = true", function()
     local l = routed{ icmp_ratelimit = true }:up()
-    assert.are.equal("1000", sysctl(l, "r", "net.ipv4.icmp_ratelimit"))
+    assert.are.equal("6168", sysctl(l, "r", "net.ipv4.icmp_ratemask"))
     assert.has_error(function() lab.new{ icmp_ratelimit = "yes" } end)
   end)
 

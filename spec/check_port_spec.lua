@@ -9,9 +9,8 @@ local trace = require "netns.trace"
 local T = require "spec.testlib"
 
 -- wan - router - lan, dual stack; the router rejects or drops some ports.
--- A router sends a peer about five ICMP errors at once, then one a second
--- (the rate limit is per destination and shared with "net unreachable"):
--- the tests stay within that rather than turn it off.
+-- The lab lifts the router's ICMP rate limits, all but the routing code's
+-- own for "net unreachable" (five at once, then one a second per destination).
 local function firewall()
   local l = T.track_lab(lab.new { prefix = T.name("F") .. "-", name = "fw" })
   l:host("lan", { default = "router" })
@@ -69,8 +68,7 @@ describe("port checks", function()
 
   it("tell a drop from a refusal and from an ICMP error, and check who sent it", function()
     local l = firewall()
-    -- First: the routing code's "net unreachable" has the smaller share of the
-    -- router's ICMP budget for wan, which the rejects below use up for a second.
+    -- The routing code's "net unreachable", which keeps a limit of its own.
     local ok, d = l:unreachable("wan", "198.51.100.1", { tcp = 80, how = "net unreachable", from = "router" })
     assert.is_true(ok, tostring(d))
     for _, fam in ipairs{ "inet", "inet6" } do

@@ -161,7 +161,8 @@ check.unreachable = api(function(lab, src, dst, expect)
   local actual = core.describe(lab, r)
   if not ok and how == "timeout" and icmp_error_expected(e.how) then
     actual = actual .. "; the ICMP error may have been rate-limited (net.ipv4.icmp_ratelimit, " ..
-      "net.ipv6.icmp.ratelimit on the router), or the packet was dropped"
+      "net.ipv6.icmp.ratelimit on the router; \"net unreachable\": five, then one a second), " ..
+      "or the packet was dropped"
   end
   return core.record(lab, { name = name, ok = ok, expected = expected, actual = actual,
                             result = r, how = how, error = err, record = e.record }, t0)

@@ -274,9 +274,14 @@ local function build(self, nodes, cur)
     end
     if not self.icmp_ratelimit then
       -- Routers limit ICMP errors to about one a second per destination: a
-      -- third "net unreachable" check in a row would meet silence. A lab
-      -- answers every probe (lab.new{icmp_ratelimit = true} keeps the limit).
-      own["net.ipv4.icmp_ratelimit"] = 0
+      -- third "TTL exceeded" check in a row would meet silence. A lab answers
+      -- every probe (lab.new{icmp_ratelimit = true} keeps the limit). IPv4:
+      -- no error type in the rate mask, not icmp_ratelimit = 0, which empties
+      -- the per-destination budget on every error it lets through, and the
+      -- routing code's "net unreachable" draws on that budget with a limit of
+      -- its own (host-wide net.ipv4.route.error_cost/error_burst: five, then
+      -- one a second): after any other error it went silent for a second.
+      own["net.ipv4.icmp_ratemask"] = 0
       own["net.ipv6.icmp.ratelimit"] = 0
     end
     node.ipv6_off = ipv6_off(self, node, #nodes)
