@@ -176,8 +176,8 @@ local DIFFERENCES = {
     if l:find("^%S+ addr ") then return sub(l, "tentative=true ", "") end
     return sub(l, "^(%S+ sysctl net%.ipv6%.conf%.%S+%.accept_dad) = %d+$", "%1 = ?")
   end },
-  { doc = "`net.ipv4.icmp_ratelimit = 0` and `net.ipv6.icmp.ratelimit = 0`", mask = function(l)
-    l = sub(l, "^(%S+ sysctl net%.ipv4%.icmp_ratelimit) = %d+$", "%1 = ?")
+  { doc = "`net.ipv4.icmp_ratemask = 0` and `net.ipv6.icmp.ratelimit = 0`", mask = function(l)
+    l = sub(l, "^(%S+ sysctl net%.ipv4%.icmp_ratemask) = %d+$", "%1 = ?")
     return sub(l, "^(%S+ sysctl net%.ipv6%.icmp%.ratelimit) = %d+$", "%1 = ?")
   end },
   { doc = "routers have `net.ipv6.conf.all.forwarding = 1`", mask = function(l)
