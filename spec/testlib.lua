@@ -131,7 +131,7 @@ end
 
 -- Two namespaces on one veth (v0 at both ends): A 10.0.0.1/24 fd00::1/64,
 -- B 10.0.0.2/24 fd00::2/64, lo up, each reaching the other over both
--- families before it returns (so no first packet waits for ARP or NDP).
+-- families before it returns (so no first packet waits for carrier, ARP or NDP).
 -- Returns A, B and their names.
 function T.segment()
   local A, an = T.ns("a")
@@ -145,6 +145,16 @@ function T.segment()
   } do
     local out, ok = T.run(cmd)
     assert(ok, cmd .. ": " .. out)
+  end
+  -- The kernel reports carrier a moment after the link is up (linkwatch,
+  -- later on a loaded machine): until then packets are dropped.
+  for _, name in ipairs{ an, bn } do
+    assert(T.wait_until(function()
+      for _, l in ipairs(T.ipj("-n", name, "link", "show", "dev", "v0")) do
+        if l.operstate ~= "UP" then return false end
+      end
+      return true
+    end, 10), "v0 in " .. name .. " did not come up")
   end
   assert(A:ping("10.0.0.2", { timeout = 3 }).ok and A:ping("fd00::2", { timeout = 3 }).ok,
     "the segment's ends do not reach each other")
