@@ -56,6 +56,12 @@ describe("performance checks", function()
     assert.has_error(function() l:throughput("a", "b", { min = "lots" }) end)
     assert.has_error(function() l:throughput("a", "192.0.2.99") end, nil)
     assert.has_error(function() l:throughput("a", "b", { duration = 1, bytes = 5 }) end)
+    for _, o in ipairs{ { port = 70000 }, { timeout = 0 }, { bytes = 1.5 }, { source = "192.0.2.300" },
+                        { source = "2001:db8::1" } } do
+      local ok2, e = pcall(l.throughput, l, "a", "b", o)
+      assert.is_false(ok2)
+      assert.matches("check_perf_spec%.lua:%d+: bad argument #4 to 'throughput' %(field '", tostring(e))
+    end
   end)
 
   it("show iperf3 under --trace", function()

@@ -85,6 +85,11 @@ describe("paths", function()
     assert.are.equal(4, #report.checks())
     assert.has_error(function() l:path("ns1", "ns2", { "r1", "nobody" }) end)
     assert.has_error(function() l:path("ns1", "ns2", { "r1", colour = 1 }) end)
+    for _, o in ipairs{ { max_hops = 100 }, { queries = 0 }, { timeout = -1 }, { source = "fd01::1" }, { dev = "a/b" } } do
+      local ok2, e = pcall(l.path, l, "ns1", "ns2", o)
+      assert.is_false(ok2)
+      assert.matches("path_spec%.lua:%d+: bad argument #4 to 'path' %(field '", tostring(e))
+    end
   end)
 
   it("finds the path MTU of the smaller link, as data and as a check", function()

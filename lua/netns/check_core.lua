@@ -128,6 +128,45 @@ function core.checkopts(t, n, fname, keys)
   return t
 end
 
+-- Option values checked in the check, so a mistake raises at the script's
+-- line naming the check's own argument, not deep in the module it calls.
+-- core.optnumber(t, key, n, fname, min, max [, integer]) -> t[key] or nil.
+function core.optnumber(t, key, n, fname, min, max, integer)
+  local v = t[key]
+  if v == nil then return nil end
+  if type(v) ~= "number" or (integer and math.type(v) ~= "integer") or not (v >= min and v <= max) then
+    core.argerror(n, fname, ("field '%s': %s from %s to %s expected, got %s"):format(key,
+      integer and "an integer" or "a number", tostring(min), tostring(max), tostring(v)))
+  end
+  return v
+end
+
+-- core.optaddress(t, key, n, fname [, family]) -> t[key] or nil: an IP
+-- address (of the family, when given) without a prefix.
+function core.optaddress(t, key, n, fname, fam)
+  local v = t[key]
+  if v == nil then return nil end
+  local a = type(v) == "string" and ipaddr.parse(v)
+  if not a or a.plen then
+    core.argerror(n, fname, ("field '%s': an IP address expected, got %s"):format(key, tostring(v)))
+  end
+  if fam and a.family ~= fam then
+    core.argerror(n, fname, ("field '%s': %s is not an %s address"):format(key, v, core.FNAME[fam]))
+  end
+  return v
+end
+
+-- core.optifname(t, key, n, fname) -> t[key] or nil: an interface name.
+function core.optifname(t, key, n, fname)
+  local v = t[key]
+  if v == nil then return nil end
+  if type(v) ~= "string" or #v < 1 or #v > 15 or v:find("[%s/:]") then
+    core.argerror(n, fname, ("field '%s': an interface name (1 to 15 bytes, no space, '/' or ':') expected, got %s")
+      :format(key, tostring(v)))
+  end
+  return v
+end
+
 function core.canon(s)
   local a = ipaddr.parse(s)
   return a and ipaddr.tostring(a) or s

@@ -5,6 +5,7 @@
 --   l:path("ns1", "ns2", {"router1", "router2"})
 --   l:path_mtu("ns1", "ns2", 1400)
 local core = require "netns.check_core"
+local ipaddr = require "netns.ipaddr"
 
 local M = {}
 
@@ -19,9 +20,13 @@ local function owner(lab, addr)
   end
 end
 
-local function trace(lab, s, addr, o)
-  local r = s.ns:traceroute(addr, { max_hops = o.max_hops, queries = o.queries, timeout = o.timeout,
-                                    source = o.source, dev = o.dev })
+local function trace(lab, s, addr, o, n, fname)
+  local r = s.ns:traceroute(addr, {
+    max_hops = core.optnumber(o, "max_hops", n, fname, 1, 64, true),
+    queries = core.optnumber(o, "queries", n, fname, 1, 10, true),
+    timeout = core.optnumber(o, "timeout", n, fname, 0.001, 60),
+    source = core.optaddress(o, "source", n, fname, ipaddr.parse(addr).family),
+    dev = core.optifname(o, "dev", n, fname) })
   for _, h in ipairs(r.hops) do h.node = owner(lab, h.address) end
   return r
 end
@@ -33,7 +38,7 @@ M.traceroute = core.api(function(lab, src, dst, opts)
   opts = core.checkopts(opts, 4, "traceroute", TRACE_KEYS)
   local s = core.node(lab, src, 2, "traceroute")
   local addr = core.destination(lab, dst, core.family(opts.family, 4, "traceroute"), 3, "traceroute")
-  return trace(lab, s, addr, opts)
+  return trace(lab, s, addr, opts, 4, "traceroute")
 end)
 
 -- "router1 (10.1.0.2)", "*", or the error with its sender.
@@ -72,7 +77,7 @@ M.path = core.api(function(lab, src, dst, hops)
   local fam = core.family(opts.family, 4, "path")
   local addr, _, label, dnode = core.destination(lab, dst, fam, 3, "path")
   for i, x in ipairs(hops) do
-    local a = type(x) == "string" and require("netns.ipaddr").parse(x)
+    local a = type(x) == "string" and ipaddr.parse(x)
     if a then
       want[i] = { address = core.canon(x), label = x }
     else
@@ -81,7 +86,7 @@ M.path = core.api(function(lab, src, dst, hops)
     end
   end
   local t0 = core.now()
-  local r = trace(lab, s, addr, opts)
+  local r = trace(lab, s, addr, opts, 4, "path")
   local ok = r.reached and #r.hops == #want + 1
   for i, w in ipairs(want) do
     local h = r.hops[i]
@@ -111,7 +116,9 @@ M.path_mtu = core.api(function(lab, src, dst, mtu, opts)
   local s = core.node(lab, src, 2, "path_mtu")
   local addr, _, label = core.destination(lab, dst, core.family(opts.family, 5, "path_mtu"), 3, "path_mtu")
   local t0 = core.now()
-  local r = s.ns:path_mtu(addr, { timeout = opts.timeout, source = opts.source, dev = opts.dev })
+  local r = s.ns:path_mtu(addr, { timeout = core.optnumber(opts, "timeout", 5, "path_mtu", 0.001, 60),
+    source = core.optaddress(opts, "source", 5, "path_mtu", ipaddr.parse(addr).family),
+    dev = core.optifname(opts, "dev", 5, "path_mtu") })
   local actual
   if r.ok then
     actual = ("path MTU %d"):format(r.mtu)

@@ -1,6 +1,7 @@
 -- netns.check_perf: throughput checks, over the in-process TCP bulk transfer
 -- (src:throughput): at least min, at most max bits per second get through.
 local core = require "netns.check_core"
+local ipaddr = require "netns.ipaddr"
 
 local M = {}
 
@@ -58,8 +59,12 @@ M.throughput = core.api(function(lab, src, dst, opts)
     if not max then argerror(4, "throughput", "field 'max': " .. why) end
   end
   if opts.duration ~= nil and opts.bytes ~= nil then argerror(4, "throughput", "give duration or bytes, not both") end
-  local topts = { port = opts.port, timeout = opts.timeout, source = opts.source, bytes = opts.bytes,
-                  duration = opts.bytes == nil and (opts.duration or 2) or nil }
+  local topts = { port = core.optnumber(opts, "port", 4, "throughput", 0, 65535, true),
+                  timeout = core.optnumber(opts, "timeout", 4, "throughput", 0.01, 3600),
+                  source = core.optaddress(opts, "source", 4, "throughput", ipaddr.parse(addr).family),
+                  bytes = core.optnumber(opts, "bytes", 4, "throughput", 1, 1 << 50, true),
+                  duration = opts.bytes == nil and (core.optnumber(opts, "duration", 4, "throughput", 0.01, 3600) or 2)
+                    or nil }
   local t0 = core.now()
   local r = s.ns:throughput(dnode.ns, addr, topts)
   local ok = r.ok and (not min or r.bits_per_second >= min) and (not max or r.bits_per_second <= max)

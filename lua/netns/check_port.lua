@@ -85,15 +85,13 @@ function M.target(e, n, fname)
   return proto, port
 end
 
-local function probe_opts(e, n, fname)
+local function probe_opts(e, n, fname, fam)
   if e.payload ~= nil and type(e.payload) ~= "string" then
     argerror(n, fname, "field 'payload': string expected")
   end
   if e.reply ~= nil and type(e.reply) ~= "string" then argerror(n, fname, "field 'reply': string expected") end
-  if e.timeout ~= nil and not (type(e.timeout) == "number" and e.timeout > 0) then
-    argerror(n, fname, "field 'timeout': positive number expected")
-  end
-  return { timeout = e.timeout, source = e.source, dev = e.dev, payload = e.payload }
+  return { timeout = core.optnumber(e, "timeout", n, fname, 0.001, 3600), source = core.optaddress(e, "source", n, fname, fam),
+           dev = core.optifname(e, "dev", n, fname), payload = e.payload }
 end
 
 local function from_set(lab, from, n, fname)
@@ -110,7 +108,7 @@ end
 -- connection is made, or the datagram answered (with e.reply: that answer).
 function M.reachable(lab, s, addr, label, e)
   local proto, port = M.target(e, 4, "reachable")
-  local o = probe_opts(e, 4, "reachable")
+  local o = probe_opts(e, 4, "reachable", ipaddr.parse(addr).family)
   local t0 = core.now()
   local r = s.ns:probe(proto, addr, port, o)
   local ok = r.ok
@@ -129,7 +127,7 @@ end
 -- no connection (no answer), failing as how says, from whom from says.
 function M.unreachable(lab, s, addr, label, e)
   local proto, port = M.target(e, 4, "unreachable")
-  local o = probe_opts(e, 4, "unreachable")
+  local o = probe_opts(e, 4, "unreachable", ipaddr.parse(addr).family)
   if e.how ~= nil and not HOWS[e.how] then
     argerror(4, "unreachable", ("field 'how': unknown failure '%s'"):format(tostring(e.how)))
   end
