@@ -63,6 +63,24 @@ describe("netns namespaces", function()
     assert.matches('create namespace "' .. name:gsub("%-", "%%-") .. '": File exists %(EEXIST%)', tostring(e))
   end)
 
+  it("fail with a netns.Error whose parts are fields, joined by tostring", function()
+    local _, name = T.ns("parts")
+    local line
+    local ok, e = pcall(function()
+      line = debug.getinfo(1, "l").currentline + 1
+      netns.create(name)
+    end)
+    assert.is_false(ok)
+    local where = ("%s:%d"):format(debug.getinfo(1, "S").short_src, line)
+    assert.are.same({ ('create namespace "%s"'):format(name), "File exists", "EEXIST", 17, where },
+      { e.op, e.reason, e.code, e.errno, e.where })
+    local text = ('%s: create namespace "%s": File exists (EEXIST)'):format(where, name)
+    assert.are.equal(text, tostring(e))
+    assert.are.equal(text, e.message)
+    e.where = nil
+    assert.are.equal(('create namespace "%s": File exists (EEXIST)'):format(name), tostring(e))
+  end)
+
   it("can be opened by name, including one made by ip netns add", function()
     local name = T.name("ipadd")
     T.track(name)

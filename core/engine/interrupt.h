@@ -29,4 +29,8 @@ int nsl_interrupted(void);
  * hold with a signal pending calls nsl_interrupt_rearm. */
 void nsl_interrupt_hold(int delta);
 
+/* The error text of an interruption, "interrupted (INT)": the one place it
+ * is made (nslab's hook and the bindings' EINTR path both raise it). */
+const char *nsl_interrupt_message(void);
+
 #endif

@@ -434,15 +434,7 @@ void lnsl_open_exec(lua_State *L, int module, int methodtab)
 	(void)module;
 	lnsl_setfuncs(L, methodtab, methods);
 
-	luaL_newmetatable(L, LNSL_PROCESS);
-	lua_pushcfunction(L, p_close);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, p_close);
-	lua_setfield(L, -2, "__close");
-	lua_pushcfunction(L, p_tostring);
-	lua_setfield(L, -2, "__tostring");
 	luaL_newlib(L, proc_methods);
-	lua_pushcclosure(L, p_index, 1);
-	lua_setfield(L, -2, "__index");
+	lnsl_handle_type(L, LNSL_PROCESS, p_close, p_tostring, p_index, -1);
 	lua_pop(L, 1);
 }

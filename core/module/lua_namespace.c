@@ -24,11 +24,6 @@ static struct nsl_ns *newns(lua_State *L)
 	return ns;
 }
 
-void lnsl_pushns(lua_State *L, const struct nsl_ns *src)
-{
-	*newns(L) = *src;
-}
-
 /*
  * A lab node (a table whose field ns is its Namespace) stands for its
  * namespace as the self of a method: node:exec{...} calls the method itself,
@@ -339,12 +334,6 @@ static int m_eq(lua_State *L)
 	return 1;
 }
 
-static int e_tostring(lua_State *L)
-{
-	lua_getfield(L, 1, "message");
-	return 1;
-}
-
 static const luaL_Reg funcs[] = {
 	{ "create", l_create },
 	{ "set_create_hook", l_set_create_hook },
@@ -370,22 +359,10 @@ void lnsl_open_namespace(lua_State *L, int module, int methodtab)
 	lnsl_setfuncs(L, module, funcs);
 	lnsl_setfuncs(L, methodtab, methods);
 
+	lnsl_handle_type(L, LNSL_NAMESPACE, m_close, m_tostring, m_index, methodtab);
 	luaL_getmetatable(L, LNSL_NAMESPACE);
-	lua_pushcfunction(L, m_close);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, m_close);
-	lua_setfield(L, -2, "__close");
-	lua_pushcfunction(L, m_tostring);
-	lua_setfield(L, -2, "__tostring");
 	lua_pushcfunction(L, m_eq);
 	lua_setfield(L, -2, "__eq");
-	lua_pushvalue(L, methodtab);
-	lua_pushcclosure(L, m_index, 1);
-	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
-
-	luaL_newmetatable(L, LNSL_ERROR);
-	lua_pushcfunction(L, e_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pop(L, 1);
+	lnsl_open_error(L);
 }

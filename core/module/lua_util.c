@@ -22,36 +22,116 @@
  */
 static int interrupted(lua_State *L)
 {
-	const char *sig = sigabbrev_np(nsl_interrupt_signal);
-
 	lua_sethook(L, NULL, 0, 0);
-	return luaL_error(L, "interrupted (%s)", sig ? sig : "signal");
+	return luaL_error(L, "%s", nsl_interrupt_message());
+}
+
+/* "[where: ]op: reason (CODE)", from the fields of the netns.Error at idx. */
+static void push_error_text(lua_State *L, int idx)
+{
+	luaL_Buffer b;
+	static const char *const parts[] = { "where", "op", "reason", "code" };
+	static const char *const before[] = { "", ": ", ": ", " (" };
+	int n = 0;
+
+	idx = lua_absindex(L, idx);
+	luaL_buffinit(L, &b);
+	for (int i = 0; i < 4; i++) {
+		if (lua_getfield(L, idx, parts[i]) == LUA_TSTRING && lua_rawlen(L, -1) > 0) {
+			const char *v = lua_tostring(L, -1);
+
+			lua_pop(L, 1);
+			if (n++)
+				luaL_addstring(&b, before[i]);
+			luaL_addstring(&b, v);
+		} else {
+			lua_pop(L, 1);
+		}
+	}
+	if (n && lua_getfield(L, idx, "code") == LUA_TSTRING)
+		luaL_addchar(&b, ')');
+	lua_pop(L, 1);
+	luaL_pushresult(&b);
+}
+
+static int e_tostring(lua_State *L)
+{
+	push_error_text(L, 1);
+	return 1;
+}
+
+/* e.message: the joined text (kept for readers of the old field). */
+static int e_index(lua_State *L)
+{
+	const char *k = lua_tostring(L, 2);
+
+	if (k && strcmp(k, "message") == 0)
+		push_error_text(L, 1);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+void lnsl_open_error(lua_State *L)
+{
+	luaL_newmetatable(L, LNSL_ERROR);
+	lua_pushcfunction(L, e_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushcfunction(L, e_index);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
 }
 
 int lnsl_fail(lua_State *L, int err, const char *fmt, ...)
 {
 	va_list ap;
+	size_t len;
+	const char *where;
 
 	if (err < 0)
 		err = -err;
 	if (err == EINTR && nsl_interrupted())
 		return interrupted(L);
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 5);
 	va_start(ap, fmt);
 	lua_pushvfstring(L, fmt, ap);
 	va_end(ap);
 	lua_setfield(L, -2, "op");
-	luaL_where(L, 1);
-	lua_getfield(L, -2, "op");
-	lua_pushfstring(L, ": %s (%s)", strerror(err), nsl_errname(err));
-	lua_concat(L, 3);
-	lua_setfield(L, -2, "message");
+	lua_pushstring(L, strerror(err));
+	lua_setfield(L, -2, "reason");
 	lua_pushstring(L, nsl_errname(err));
 	lua_setfield(L, -2, "code");
 	lua_pushinteger(L, err);
 	lua_setfield(L, -2, "errno");
+	luaL_where(L, 1);	/* "file:line: " or "" */
+	where = lua_tolstring(L, -1, &len);
+	if (len > 2) {
+		lua_pushlstring(L, where, len - 2);
+		lua_setfield(L, -3, "where");
+	}
+	lua_pop(L, 1);
 	luaL_setmetatable(L, LNSL_ERROR);
 	return lua_error(L);
+}
+
+/* The metatable of a handle type, liolib-style: one idempotent close serves
+ * as __gc and __close; index (a closure over the methods table at methods)
+ * reads fields and finds methods. */
+void lnsl_handle_type(lua_State *L, const char *tname, lua_CFunction close,
+		      lua_CFunction tostring, lua_CFunction index, int methods)
+{
+	methods = lua_absindex(L, methods);
+	luaL_newmetatable(L, tname);
+	lua_pushcfunction(L, close);
+	lua_setfield(L, -2, "__gc");
+	lua_pushcfunction(L, close);
+	lua_setfield(L, -2, "__close");
+	lua_pushcfunction(L, tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushvalue(L, methods);
+	lua_pushcclosure(L, index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
 }
 
 /* Long values are cut in messages: a 1 MiB name must not make a 1 MB error. */

@@ -6,9 +6,10 @@
  *    raises a string error through luaL_argerror, naming the argument (and the
  *    option field) and the reason, before anything is done;
  *  - a failure of the system raises a netns.Error object: a table with fields
- *    message ("file:line: create namespace "ns1": File exists (EEXIST)"),
- *    op ("create namespace "ns1""), code ("EEXIST") and errno (17), whose
- *    tostring() is the message;
+ *    op ("create namespace "ns1""), reason ("File exists"), code ("EEXIST"),
+ *    errno (17) and where ("script.lua:12", the caller's line, when known),
+ *    whose tostring() (and field message) joins them: "script.lua:12: create
+ *    namespace "ns1": File exists (EEXIST)";
  *  - a query for something that is not there (link_get of a missing link)
  *    returns nil; ping failures are data (see lua_ping.c).
  */
@@ -27,12 +28,17 @@
 /* Raises a netns.Error for err (a negative errno); fmt/... describe the
  * operation and its object, in lua_pushfstring's format (%s %d %I %f %p %%). */
 int lnsl_fail(lua_State *L, int err, const char *fmt, ...);
+/* Registers the netns.Error metatable. */
+void lnsl_open_error(lua_State *L);
+
+/* Sets up the metatable tname for handles: close as __gc and __close,
+ * tostring, and index (a closure over the table at methods) as __index. */
+void lnsl_handle_type(lua_State *L, const char *tname, lua_CFunction close,
+		      lua_CFunction tostring, lua_CFunction index, int methods);
 
 /* The open handle at idx (raises if it is not a Namespace or is closed); a
  * lab node there is replaced by its handle ("node 'x' is not up" without one). */
 struct nsl_ns *lnsl_checkns(lua_State *L, int idx);
-/* Pushes a new, open Namespace userdata that takes ownership of *ns. */
-void lnsl_pushns(lua_State *L, const struct nsl_ns *ns);
 
 /* Pushes s quoted for a message ('abc'), control bytes escaped, cut after
  * 64 bytes with its length; returns it. lnsl_quotez: of a C string. */

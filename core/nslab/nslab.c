@@ -113,8 +113,7 @@ static void lstop(lua_State *L, lua_Debug *ar)
 	lua_sethook(L, NULL, 0, 0);
 	if (nsl_interrupt_held)
 		return;	/* raised when the hold ends (rearm) */
-	luaL_error(L, "interrupted (%s)", sigabbrev_np(nsl_interrupt_signal) ?
-		   sigabbrev_np(nsl_interrupt_signal) : "signal");
+	luaL_error(L, "%s", nsl_interrupt_message());
 }
 
 static void rearm(void)

@@ -58,7 +58,7 @@ local NodeMT = {
   __tostring = function(node) return ("netns.Node (%s \"%s\")"):format(node.kind, node.name) end,
 }
 
-local strip = updown.strip
+local reason = updown.reason
 
 -- ---- declaring ----
 
@@ -197,7 +197,7 @@ function Lab:route(x, r)
         local ok2, e2 = pcall(updown.apply_route, node, rr)
         if not ok2 then
           table.remove(node.static_routes)
-          error(("%s: route on '%s': %s"):format(where, node.name, strip(e2)), 0)
+          error(("%s: route on '%s': %s"):format(where, node.name, reason(e2)), 0)
         end
       end
     end
@@ -217,7 +217,7 @@ function Lab:sysctl(x, key, value)
   local s = topo.sysctl(node, key, value, where)
   if self.state == "up" then
     local ok, e = pcall(node.ns.sysctl_set, node.ns, s.key, s.value)
-    if not ok then error(("%s: sysctl %s on '%s': %s"):format(where, s.key, node.name, strip(e)), 0) end
+    if not ok then error(("%s: sysctl %s on '%s': %s"):format(where, s.key, node.name, reason(e)), 0) end
   end
 end
 

@@ -31,10 +31,15 @@ local LabErrorMT = { __name = "netns.LabError", __tostring = function(e) return 
 M.LabErrorMT = LabErrorMT
 
 
--- "file:12: add route ...: reason" -> "add route ...: reason"
-function M.strip(msg)
-  if type(msg) == "table" and msg.message then msg = msg.message end
-  return (tostring(msg):gsub("^[^\n:]+:%d+: ", ""))
+-- What failed, for a message of our own that gives the script's position:
+-- a netns.Error's operation, reason and code (its position is where the
+-- library called the core, not the script's); any other error as it is.
+function M.reason(e)
+  local mt = getmetatable(e)
+  if type(mt) == "table" and mt.__name == "netns.Error" then
+    return ("%s: %s (%s)"):format(e.op, e.reason, e.code)
+  end
+  return tostring(e)
 end
 
 -- The nodes that own a namespace (a switch placed `at` a node has none).
@@ -439,7 +444,7 @@ function M.up(self)
   end
   local problems = M.teardown(self)
   local msg = ("%s: lab '%s': up failed at step '%s' (%s): %s"):format(cur.where or self.where,
-    self.name, cur.step or "start", cur.what or "?", M.strip(err))
+    self.name, cur.step or "start", cur.what or "?", M.reason(err))
   if problems then
     msg = msg .. "\nand teardown failed too: " .. table.concat(problems, "; ")
   else
@@ -496,7 +501,7 @@ local function teardown(self)
     handles[node] = handle(node)
     local ok, e = pcall(netns.delete, node.nsname)
     if not ok and netns.exists(node.nsname) then
-      problems[#problems + 1] = ("delete namespace %s: %s"):format(node.nsname, M.strip(e))
+      problems[#problems + 1] = ("delete namespace %s: %s"):format(node.nsname, M.reason(e))
     end
   end
   -- Closing our handles drops the last references: the kernel destroys the
@@ -509,7 +514,7 @@ local function teardown(self)
   -- kernel longer than that on a loaded machine.
   local ok, alive = pcall(netns.release, held, 10 + #held / 500)
   if not ok then
-    problems[#problems + 1] = "wait for the namespaces to be destroyed: " .. M.strip(alive)
+    problems[#problems + 1] = "wait for the namespaces to be destroyed: " .. M.reason(alive)
   elseif alive > 0 then
     io.stderr:write(("nslab: %d namespaces of lab '%s' were deleted but the kernel has not "
       .. "destroyed them yet (a process or handle outside the lab holds them)\n"):format(alive, self.name))

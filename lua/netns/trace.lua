@@ -456,16 +456,23 @@ local function before(describe, is_query, ...)
 end
 
 -- An error raised inside the generated call names the wrapper's chunk as
--- its place ("(trace addr_add):7: ..."); it is moved to where the user
--- called the operation, so tracing changes no message. netns.Error tables
--- carry the place in their message field.
+-- its place ("(trace addr_add):7: ..."); it is put where the user called
+-- the operation, so tracing changes no message: a netns.Error gets that
+-- position in its where field; an argument error (a string from luaL_error,
+-- whose text starts with the chunk's position) gets it in place of the
+-- chunk's.
 local function relocate(err, level)
   local info = debug.getinfo(level + 1, "Sl")
-  local where = (info and info.currentline > 0) and ("%s:%d: "):format(info.short_src, info.currentline) or ""
-  local function fix(s) return (s:gsub("^%(trace [%w_]+%):%d+: ", function() return where end)) end
-  if type(err) == "string" then return fix(err) end
-  if type(err) == "table" and type(rawget(err, "message")) == "string" then
-    err.message = fix(err.message)
+  local where = (info and info.currentline > 0) and ("%s:%d"):format(info.short_src, info.currentline) or nil
+  local mt = getmetatable(err)
+  if type(mt) == "table" and mt.__name == "netns.Error" then
+    err.where = where
+  elseif type(err) == "string" then
+    local chunk = ("(trace %s):"):format(err:match("^%(trace ([%w_]+)%):") or "")
+    if err:sub(1, #chunk) == chunk then
+      local rest = err:sub(#chunk + 1):match("^%d+: (.*)$")
+      if rest then return where and (where .. ": " .. rest) or rest end
+    end
   end
   return err
 end
