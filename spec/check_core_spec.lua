@@ -7,7 +7,7 @@ local report = require "netns.report"
 local tools = require "netns.tools"
 local capture = require "netns.capture"
 
-local function line() return debug.getinfo(2, "l").currentline end
+local line = require("spec.testlib").here
 local SRC = debug.getinfo(1, "S").short_src
 
 describe("netns.check_core", function()

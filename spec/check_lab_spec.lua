@@ -6,7 +6,7 @@ local lab = require "netns.lab"
 local report = require "netns.report"
 local T = require "spec.testlib"
 
-local function here() return debug.getinfo(2, "l").currentline end
+local here = T.here
 local SRC = debug.getinfo(1, "S").short_src
 
 -- a - r - b: two segments and a router.

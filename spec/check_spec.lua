@@ -9,12 +9,7 @@ local matrix = require "netns.matrix"
 local report = require "netns.report"
 local T = require "spec.testlib"
 
-local function sh(fmt, ...)
-  local cmd = fmt:format(...)
-  local out, ok = T.run(cmd)
-  assert(ok, cmd .. ": " .. out)
-  return out
-end
+local sh = T.sh
 
 -- Until the kernel has processed a link's carrier (linkwatch, which waits
 -- for the rtnl lock other runs may hold), its packets are dropped: wait for

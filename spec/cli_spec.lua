@@ -35,7 +35,7 @@ local function prefix()
   return p
 end
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = T.q
 
 -- Runs nslab to the end: output (stdout and stderr), exit code.
 local function nslab(args)

@@ -35,9 +35,7 @@ end
 
 -- Runs a command; returns its output (stdout and stderr) and exit status.
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local _, _, code = p:close()
+  local out, _, code = T.run(cmd)
   return out, code
 end
 

@@ -22,7 +22,7 @@ local function sorted_lines(s)
   return t
 end
 
-local function esc(s) return (s:gsub("%p", "%%%0")) end
+local esc = T.esc
 
 describe("ns:exec", function()
   after_each(T.cleanup)

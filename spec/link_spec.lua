@@ -46,7 +46,7 @@ end
 
 local nfds = T.fds
 
-local function esc(s) return (s:gsub("%p", "%%%0")) end
+local esc = T.esc
 
 describe("netns links", function()
   after_each(T.cleanup)

@@ -4,11 +4,7 @@
 local netns = require "netns"
 local T = require "spec.testlib"
 
-local function sh(cmd)
-  local out, ok = T.run(cmd)
-  assert(ok, cmd .. ": " .. out)
-  return out
-end
+local sh = T.sh
 
 local function mac_of(nsname, dev)
   return T.ipj("-n", nsname, "link", "show", "dev", dev)[1].address

@@ -6,14 +6,11 @@ local T = require "spec.testlib"
 local NSLAB = os.getenv("NSLAB") or "build/nslab"
 local BUILD = NSLAB:match("^(.*)/nslab$") or "build"
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = T.q
 
 local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"rc=$?\""))
-  local out = p:read("a")
-  p:close()
-  local rc = tonumber(out:match("rc=(%d+)\n$"))
-  return out:gsub("rc=%d+\n$", ""), rc
+  local out, _, rc = T.run(cmd)
+  return out, rc
 end
 
 local function script(code)

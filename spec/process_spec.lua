@@ -19,7 +19,7 @@ local function contains(t, v)
   return false
 end
 
-local function esc(s) return (s:gsub("%p", "%%%0")) end
+local esc = T.esc
 
 -- Reads from p until pattern shows up in what it printed (or the deadline).
 local function read_until(p, pattern, deadline)

@@ -10,7 +10,7 @@ local NSLAB = os.getenv("NSLAB") or "build/nslab"
 local tmp = T.tmp
 local function write(ext, text) return T.tmpfile(text, ext) end
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = T.q
 
 -- ns1 - router - ns2 on two segments, as the book's chapter 4.
 local LAB = [[

@@ -2,31 +2,15 @@
 -- TAP::Parser, and JUnit XML read by real XML parsers (Python's ElementTree
 -- and lua-expat).
 local report = require "netns.report"
+local T = require "spec.testlib"
 
 local function tmpname()
   local p = os.tmpname()
   return p
 end
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  return out, ok == true, code
-end
+local function slurp(path) return assert(T.read(path)) end
+local spit, run = T.write, T.run
 
 -- Runs a program given as text (perl, python3) on a file, via a temporary
 -- script file, so no shell quoting is involved.

@@ -5,15 +5,7 @@ local netns = require "netns"
 local lab = require "netns.lab"
 local T = require "spec.testlib"
 
--- Names under /run/netns (ip netns list) starting with prefix.
-local function listed(prefix)
-  local t = {}
-  for line in T.run("ip netns list"):gmatch("[^\n]+") do
-    local n = line:match("^(%S+)")
-    if n and n:sub(1, #prefix) == prefix then t[#t + 1] = n end
-  end
-  return t
-end
+local listed = T.listed
 
 -- Journals of ours still in /run/nslab.
 local function journals(labname)
@@ -36,11 +28,8 @@ local function star(n, prefix, name)
   return l
 end
 
--- On failure, whatever the lab left is removed (test names only).
-local function cleanup()
-  for _, n in ipairs(listed(T.prefix)) do T.track(n) end
-  T.cleanup()
-end
+-- On failure, whatever the lab left is removed (T.cleanup sweeps our prefix).
+local cleanup = T.cleanup
 
 local function vmrss_kb()
   return tonumber((T.read("/proc/self/status") or ""):match("VmRSS:%s*(%d+)"))

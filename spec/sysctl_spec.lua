@@ -2,11 +2,7 @@
 -- The host's values are only ever read here, to prove they did not change.
 local T = require "spec.testlib"
 
-local function sh(cmd)
-  local out, ok = T.run(cmd)
-  assert(ok, cmd .. ": " .. out)
-  return out
-end
+local sh = T.sh
 
 local function host(path)
   local f = assert(io.open("/proc/sys/" .. path))

@@ -91,6 +91,12 @@ function T.cleanup()
     if l.journal then os.remove(l.journal.path) end
     labs[l] = nil
   end
+  -- Anything with our prefix that a test did not track (made by a child
+  -- process, or left by a test that failed half-way): the prefix holds our
+  -- pid, so nobody else's namespace has it.
+  for _, name in ipairs(netns.list()) do
+    if name:sub(1, #T.prefix) == T.prefix then made[#made + 1] = name end
+  end
   for i = #made, 1, -1 do
     local name = made[i]
     if netns.exists(name) then
@@ -103,13 +109,33 @@ function T.cleanup()
   collectgarbage()
 end
 
--- Runs a command (argv-style words joined by the test itself) and returns its
--- stdout and whether it exited 0.
+-- Runs a command (argv-style words joined by the test itself) through sh and
+-- returns its output (stdout and stderr), whether it exited 0, and its exit
+-- status (128 + N for a command killed by signal N, as sh's $? says).
 function T.run(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))
   local out = p:read("a")
-  local ok = p:close()
-  return out, ok
+  local ok, how, code = p:close()
+  if how == "signal" then code = 128 + code end
+  return out, ok == true, code
+end
+
+-- s quoted for sh as one word.
+function T.q(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- T.sh(fmt, ...): the command fmt:format(...), which must succeed; its output.
+function T.sh(fmt, ...)
+  local cmd = select("#", ...) > 0 and fmt:format(...) or fmt
+  local out, ok = T.run(cmd)
+  assert(ok, cmd .. ": " .. out)
+  return out
+end
+
+-- s with every punctuation character escaped, for use inside a Lua pattern.
+function T.esc(s)
+  return (s:gsub("%p", "%%%0"))
 end
 
 -- The scenarios in examples/, sorted: { "examples/bridge.lua", ... }.
@@ -159,6 +185,28 @@ function T.segment()
   assert(A:ping("10.0.0.2", { timeout = 3 }).ok and A:ping("fd00::2", { timeout = 3 }).ok,
     "the segment's ends do not reach each other")
   return A, B, an, bn
+end
+
+-- The line of the test that calls T.here() (for errors expected at it).
+function T.here()
+  return debug.getinfo(2, "l").currentline
+end
+
+-- Names under /run/netns (ip netns list) starting with prefix.
+function T.listed(prefix)
+  local t = {}
+  for line in T.run("ip netns list"):gmatch("[^\n]+") do
+    local n = line:match("^(%S+)")
+    if n and n:sub(1, #prefix) == prefix then t[#t + 1] = n end
+  end
+  return t
+end
+
+-- The error fn(...) raises, as text and as raised; fails the test if none.
+function T.err_of(fn, ...)
+  local ok, e = pcall(fn, ...)
+  if ok then error("expected an error", 2) end
+  return tostring(e), e
 end
 
 -- Polls fn() until it returns true or the deadline (seconds) passes.
@@ -233,11 +281,14 @@ end
 
 -- A whole file, or nil if it cannot be read.
 function T.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
+  return (netns.readfile(path))
+end
+
+-- Writes s to path (a test's own temporary file).
+function T.write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
   f:close()
-  return s
 end
 
 -- Error objects of netns carry .code; string errors are argument errors.

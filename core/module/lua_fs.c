@@ -3,14 +3,17 @@
  * and listing directories (/run/nslab journals, /etc/netns/NAME files),
  * setting a file's mode (a scenario's helper script), and files that appear
  * whole and never replace another (journals), so that the lab layer never
- * has to run a shell or a program for it.
+ * has to run a shell or a program for it; and reading a whole file, the
+ * one reader every Lua module uses.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "files.h"
 #include "lua_util.h"
 
@@ -78,6 +81,44 @@ static int l_chmod(lua_State *L)
 	return 0;
 }
 
+/** netns.readfile(path) -> contents | nil, message, code: the whole file (a
+ * missing or unreadable file is not an error: nil, "path: reason", "ENOENT"). */
+static int l_readfile(lua_State *L)
+{
+	const char *path = lnsl_checkstring(L, 1, NULL);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	luaL_Buffer b;
+	ssize_t n;
+
+	if (fd < 0)
+		goto fail;
+	luaL_buffinit(L, &b);
+	for (;;) {
+		char *p = luaL_prepbuffer(&b);
+
+		do
+			n = read(fd, p, LUAL_BUFFERSIZE);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			break;
+		luaL_addsize(&b, (size_t)n);
+	}
+	err = errno;
+	close(fd);
+	if (n < 0) {
+		errno = err;
+		goto fail;
+	}
+	luaL_pushresult(&b);
+	return 1;
+fail:
+	err = errno;
+	lua_pushnil(L);
+	lua_pushfstring(L, "%s: %s", path, strerror(err));
+	lua_pushstring(L, nsl_errname(err));
+	return 3;
+}
+
 /** netns.write_new(path, data [, mode=0644]): creates path holding exactly
  * data; the name appears with the whole content at once (a reader or a kill
  * never sees half of it), and an existing path is never replaced: raises
@@ -97,6 +138,7 @@ static int l_write_new(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
+	{ "readfile", l_readfile },
 	{ "write_new", l_write_new },
 	{ "mkdir", l_mkdir },
 	{ "chmod", l_chmod },

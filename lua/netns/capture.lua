@@ -28,7 +28,7 @@ local capture = {}
 
 ---------------------------------------------------------------- parsing
 
-local MAC = "%x%x:%x%x:%x%x:%x%x:%x%x:%x%x"
+local MAC = require("netns.ipaddr").MAC
 
 -- "192.0.2.1.36370" -> "192.0.2.1", 36370; "2001:db8::1.80" -> "2001:db8::1", 80.
 local function split_endpoint(s)

@@ -24,7 +24,6 @@ local path = require "netns.check_path"
 local check = {}
 
 check.options = core.options
-check.output = core.output
 
 local ipaddr = require "netns.ipaddr"
 local api, argerror, node, now, canon = core.api, core.argerror, core.node, core.now, core.canon

@@ -28,11 +28,7 @@ core.options = { fail_fast = false, out = nil }
 core.now = netns.now
 
 -- set("a", "b") -> { a = true, b = true }
-function core.set(...)
-  local s = {}
-  for _, k in ipairs{ ... } do s[k] = true end
-  return s
-end
+core.set = require("netns.topo").set
 
 ---------------------------------------------------------------- the script's position
 

@@ -144,7 +144,7 @@ M.expect_neigh = api(function(lab, nd, address, mac, opts)
   local n = node(lab, nd, 2, "expect_neigh")
   local a, why = ipaddr.parse(address, false)
   if not a then argerror(3, "expect_neigh", ("'%s': %s"):format(tostring(address), why)) end
-  if mac ~= nil and (type(mac) ~= "string" or not mac:match("^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$")) then
+  if mac ~= nil and not ipaddr.is_mac(mac) then
     argerror(4, "expect_neigh", "MAC address like 00:00:5e:00:53:02 expected, got " .. tostring(mac))
   end
   opts = checkopts(opts, 5, "expect_neigh", set("dev", "name", "record"))
@@ -171,7 +171,7 @@ end)
 M.expect_fdb = api(function(lab, nd, mac, port, opts)
   if type(port) == "table" and opts == nil then port, opts = nil, port end -- (lab, node, mac, opts)
   local n = node(lab, nd, 2, "expect_fdb")
-  if type(mac) ~= "string" or not mac:match("^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$") then
+  if not ipaddr.is_mac(mac) then
     argerror(3, "expect_fdb", "MAC address like 00:00:5e:00:53:02 expected, got " .. tostring(mac))
   end
   if port ~= nil and type(port) ~= "string" then argerror(4, "expect_fdb", "port name expected, got " .. type(port)) end

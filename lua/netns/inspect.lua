@@ -20,10 +20,8 @@ M.object_mt, M.array_mt = object_mt, array_mt
 local function array(t) return setmetatable(t or {}, array_mt) end
 
 local function cmdline(pid)
-  local f = io.open(("/proc/%d/cmdline"):format(pid), "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
+  local s = netns.readfile(("/proc/%d/cmdline"):format(pid))
+  if not s then return nil end
   local argv = {}
   for a in s:gmatch("([^%z]*)%z") do argv[#argv + 1] = a end
   return argv

@@ -7,6 +7,14 @@
 -- as the core's: no "10.1", no octal, no /33, no "/0x18", no trailing junk.
 local M = {}
 
+-- A MAC address as text, xx:xx:xx:xx:xx:xx (for building patterns).
+M.MAC = "%x%x:%x%x:%x%x:%x%x:%x%x:%x%x"
+
+-- ipaddr.is_mac(s) -> boolean: s is a MAC address written as above.
+function M.is_mac(s)
+  return type(s) == "string" and s:match("^" .. M.MAC .. "$") ~= nil
+end
+
 local function parse4(s)
   local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
   if not a then return nil end

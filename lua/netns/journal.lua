@@ -40,13 +40,7 @@ local function isdir(path)
 end
 J.isdir = isdir
 
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local readfile = netns.readfile
 
 -- ---- processes ----
 
@@ -133,10 +127,6 @@ function Journal:add(...)
   return true
 end
 
--- Extends the plan of a live lab (a namespace or file added after up).
-function Journal:plan(kind, name)
-  return self:add("plan", kind, name)
-end
 
 function Journal:remove()
   os.remove(self.path)

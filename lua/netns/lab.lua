@@ -514,8 +514,6 @@ function lab.load(path, opts)
 end
 
 lab.Lab = Lab
-lab.labs = updown.labs
-lab.validate_errors = function(l) return V.validate(l) end
 
 -- lab.up_labs() -> the labs not yet down, in creation order (the runner tears
 -- them down at the end of a script).

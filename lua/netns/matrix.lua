@@ -31,13 +31,7 @@ end
 
 ---------------------------------------------------------------- the kernel's table
 
-local function read_file(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = netns.readfile
 
 -- The shared table's state: entries (all namespaces), table_fulls (times it
 -- was found full) and gc_thresh3, or nils where the host does not say.

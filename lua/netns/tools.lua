@@ -220,11 +220,7 @@ end
 
 -- tools.read(path) -> contents | nil
 function tools.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
+  return (netns.readfile(path))
 end
 
 -- tools.expect(name, ok, expected, actual) -> ok: a scenario's own check, for

@@ -64,10 +64,17 @@ local function check_keys(where, what, t, allowed)
   return t
 end
 
-local function set(...)
+-- topo.set("a", "b") -> { a = true, b = true }
+function topo.set(...)
   local s = {}
   for _, k in ipairs({ ... }) do s[k] = true end
   return s
+end
+local set = topo.set
+
+-- The namespace of a node: the lab's prefix and the node's name.
+function topo.nsname(lab, name)
+  return lab.prefix .. name
 end
 
 -- Node names become namespace names (with the prefix) and, by default, the
@@ -95,9 +102,8 @@ end
 function topo.check_mac(where, what, mac)
   if mac == nil then return nil end
   if type(mac) ~= "string" then fail(where, "%s: mac must be a string, got %s", what, type(mac)) end
-  local b = { mac:match("^(%x%x):(%x%x):(%x%x):(%x%x):(%x%x):(%x%x)$") }
-  if #b ~= 6 then fail(where, "%s: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)", what, mac) end
-  if tonumber(b[1], 16) & 1 == 1 then fail(where, "%s: MAC address %s is a multicast address", what, mac) end
+  if not ipaddr.is_mac(mac) then fail(where, "%s: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)", what, mac) end
+  if tonumber(mac:sub(1, 2), 16) & 1 == 1 then fail(where, "%s: MAC address %s is a multicast address", what, mac) end
   if mac:match("^[0:]+$") then fail(where, "%s: MAC address %s is all zeros", what, mac) end
   return mac:lower()
 end
@@ -267,7 +273,7 @@ function topo.node(lab, kind, name, opts, where)
     fail(where, "%s: node '%s' already declared at %s", kind, name, lab.nodes[name].where)
   end
   local node = {
-    name = name, kind = kind, where = where, nsname = lab.prefix .. name,
+    name = name, kind = kind, where = where, nsname = topo.nsname(lab, name),
     ifaces = {}, static_routes = {}, sysctls = {}, etcs = {},
   }
   if #node.nsname > 255 then fail(where, "%s: namespace name '%s' too long", what, node.nsname) end

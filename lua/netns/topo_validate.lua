@@ -10,6 +10,7 @@
 -- on interfaces, ends of one segment that share no subnet (a typo), gateways
 -- off every subnet of their node, addresses on switch ports. Every error
 -- carries the script line of the declaration it is about; all are returned.
+local topo = require "netns.topo"
 local ipaddr = require "netns.ipaddr"
 
 local V = {}
@@ -27,7 +28,7 @@ end
 local function attach(lab, err)
   for _, node in ipairs(lab.order) do
     node.ifaces, node.host, node.guests = {}, nil, {}
-    node.nsname = lab.prefix .. node.name
+    node.nsname = topo.nsname(lab, node.name)
     if node.bridge then
       node.bridge.node, node.bridge.addrs = node, copy(node.bridge.declared)
       node.ifaces[1] = node.bridge

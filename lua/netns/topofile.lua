@@ -19,6 +19,7 @@
 -- syntax errors give line and column, and whose values are placed on lines
 -- by finding their keys in the text. Scalars follow YAML 1.2's core schema
 -- (so a MAC such as 00:00:5e:00:53:01 stays a string).
+local netns = require "netns"
 local topo = require "netns.topo"
 
 local M = {}
@@ -238,10 +239,8 @@ end
 -- The lab a file describes, declared (not up); errors at the file's lines.
 function M.load(path, opts)
   if type(path) ~= "string" then error(("bad argument #1 to 'load' (file name expected, got %s)"):format(type(path)), 2) end
-  local f, e = io.open(path, "rb")
-  if not f then error(("lab.load: %s"):format(e), 2) end
-  local text = f:read("a")
-  f:close()
+  local text, e = netns.readfile(path)
+  if not text then error(("lab.load: %s"):format(e), 2) end
   local data, lines, keylines
   if path:match("%.json$") then
     data, lines, keylines = parse_json(text, path)
