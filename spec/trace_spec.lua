@@ -148,14 +148,19 @@ describe("netns.trace", function()
     assert.truthy(plain:find("bad argument #2 to 'addr_add'", 1, true), plain)
   end)
 
-  it("restores the module on disable", function()
+  it("traces methods through the method hook, leaving netns.Namespace as it is, and restores the module on disable", function()
+    local ns = T.ns("h")
     local before_m, before_f = {}, {}
     for k, v in pairs(netns.Namespace) do before_m[k] = v end
     for k, v in pairs(netns) do before_f[k] = v end
     trace.enable(function() end)
     assert.is_true(trace.enabled())
-    assert.are_not.equal(before_m.addr_add, netns.Namespace.addr_add)
+    assert.are.equal(before_m.addr_add, netns.Namespace.addr_add)
+    assert.are_not.equal(before_m.addr_add, ns.addr_add)
+    assert.are.equal(ns.addr_add, netns.method("addr_add"))
+    assert.are_not.equal(before_f.create, netns.create)
     trace.disable()
+    assert.are.equal(before_m.addr_add, ns.addr_add)
     assert.is_false(trace.enabled())
     for k, v in pairs(before_m) do assert.equal(v, netns.Namespace[k], k) end
     for k, v in pairs(before_f) do assert.equal(v, netns[k], k) end

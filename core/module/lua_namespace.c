@@ -301,6 +301,51 @@ static int m_tostring(lua_State *L)
 	return 1;
 }
 
+/*
+ * The method hook (netns.hook_methods): when set, every method found by a
+ * lookup on a handle (ns:link_add(...), ns.addrs) is passed through it as
+ * hook(name, method) and its result is what the caller gets. netns.trace
+ * uses it to show each operation; the methods table netns.Namespace itself
+ * never changes, so code that takes a method from it gets the method.
+ */
+#define METHOD_HOOK "netns.method_hook"
+
+/* methods[k] (k at idx) through the hook, pushed. */
+static void push_method(lua_State *L, int methods, int idx)
+{
+	lua_pushvalue(L, idx);
+	if (lua_gettable(L, methods) != LUA_TFUNCTION)
+		return;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, METHOD_HOOK) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_insert(L, -2);
+	lua_pushvalue(L, idx);
+	lua_insert(L, -2);
+	lua_call(L, 2, 1);	/* hook(name, method) */
+}
+
+/** netns.hook_methods(fn | nil): sets (or, with nil, removes) the method
+ * hook: fn(name, method) -> the function handles' lookups of name return. */
+static int l_hook_methods(lua_State *L)
+{
+	if (!lua_isnil(L, 1))
+		luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, METHOD_HOOK);
+	return 0;
+}
+
+/** netns.method(name) -> function | nil: the method as a handle's lookup
+ * finds it (through the hook), for tables that stand for a handle (lab nodes). */
+static int l_method(lua_State *L)
+{
+	luaL_checkany(L, 1);
+	push_method(L, lua_upvalueindex(1), 1);
+	return 1;
+}
+
 /* Fields read like ns.name; everything else is a method. */
 static int m_index(lua_State *L)
 {
@@ -318,8 +363,7 @@ static int m_index(lua_State *L)
 		lua_pushboolean(L, ns->fd < 0);
 		return 1;
 	}
-	lua_pushvalue(L, 2);
-	lua_gettable(L, lua_upvalueindex(1));
+	push_method(L, lua_upvalueindex(1), 2);
 	return 1;
 }
 
@@ -360,6 +404,11 @@ void lnsl_open_namespace(lua_State *L, int module, int methodtab)
 	lnsl_setfuncs(L, methodtab, methods);
 
 	lnsl_handle_type(L, LNSL_NAMESPACE, m_close, m_tostring, m_index, methodtab);
+	lua_pushcfunction(L, l_hook_methods);
+	lua_setfield(L, module, "hook_methods");
+	lua_pushvalue(L, methodtab);
+	lua_pushcclosure(L, l_method, 1);
+	lua_setfield(L, module, "method");
 	luaL_getmetatable(L, LNSL_NAMESPACE);
 	lua_pushcfunction(L, m_eq);
 	lua_setfield(L, -2, "__eq");

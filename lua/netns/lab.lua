@@ -47,7 +47,7 @@ local lab_of = setmetatable({}, { __mode = "k" })
 
 local NodeMT = {
   __index = function(node, k)
-    local m = netns.Namespace[k]
+    local m = netns.method(k)
     if type(m) ~= "function" then return nil end
     if k == "listen" and lab_of[node] then
       local l = lab_of[node]

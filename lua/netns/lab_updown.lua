@@ -22,9 +22,9 @@ local V = require "netns.topo_validate"
 local M = {}
 M.labs = {} -- labs not yet down, in creation order
 
--- up() polls link_get and addrs until links are ready; the poll is ours, not
--- an operation of the scenario, so it uses the methods as they were before
--- netns.trace could wrap them (the runner loads this module first).
+-- up() polls link_get until links are ready; the poll is ours, not an
+-- operation of the scenario: taken from the methods table, which tracing
+-- (netns.hook_methods) leaves as it is, it is never traced.
 local link_get = netns.Namespace.link_get
 
 local LabErrorMT = { __name = "netns.LabError", __tostring = function(e) return e.message end }

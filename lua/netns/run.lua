@@ -125,7 +125,6 @@ function M.main(chunk, args, opts)
   local report = require "netns.report"
   report.reset()
   local trace
-  require "netns.lab_updown" -- before trace wraps the methods it polls with
   if o.trace then
     trace = require "netns.trace"
     trace.enable(io.stderr)

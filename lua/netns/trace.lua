@@ -482,33 +482,31 @@ local function failed(err)
 end
 
 -- The wrappers are generated so the original is called the way the user
--- called the wrapper: a method as self:NAME(...) (the wrapper steps aside
--- for the call), a module function through a local named NAME. Argument
--- errors then read exactly as without tracing ("bad argument #1 to
+-- called the wrapper: a method as self:NAME(...) (the method hook steps
+-- aside for the call), a module function through a local named NAME.
+-- Argument errors then read exactly as without tracing ("bad argument #1 to
 -- 'link_add' (...)"), where a call through pcall directly would say "#2 to
--- '?'". The call runs under pcall only to show "# failed" and to put the
--- wrapper back whatever happens.
+-- '?'". The call runs under pcall only to show "# failed" and to let the
+-- hook step back in whatever happens.
 local METHOD = [[
-local M, orig, describe, is_query, before, failed, relocate = ...
+local aside, orig, describe, is_query, before, failed, relocate = ...
 local function call(self, ...)
   local r = table.pack(self:NAME(...))
   return table.unpack(r, 1, r.n)
 end
-local wrapper
-wrapper = function(self, ...)
+return function(self, ...)
   if type(self) == "table" and type(rawget(self, "ns")) == "userdata" then self = rawget(self, "ns") end
   if type(self) ~= "userdata" then local NAME = orig; return NAME(self, ...) end
   before(describe, is_query, self, ...)
-  M.NAME = orig
+  aside(true)
   local r = table.pack(pcall(call, self, ...))
-  M.NAME = wrapper
+  aside(false)
   if not r[1] then
     failed(r[2])
     error(relocate(r[2], 2), 0)
   end
   return table.unpack(r, 2, r.n)
 end
-return wrapper
 ]]
 
 local FUNCTION = [[
@@ -536,7 +534,13 @@ end
 -- trace.enable([out], {queries=true|false, max_lines=20}): out is a file
 -- (default io.stderr, like `set -x`, so TAP on stdout stays clean) or a
 -- function receiving each line without its newline. Enabling twice only
--- changes the output.
+-- changes the output. Methods are traced through the module's method hook
+-- (netns.hook_methods: netns.Namespace stays as it is, so code holding a
+-- method from it calls it untraced); module functions (netns.create, ...)
+-- are replaced in the module table while tracing is on.
+local stepped_aside = false
+local function aside(on) stepped_aside = on end
+
 function trace.enable(out, opts)
   opts = opts or {}
   options = opts
@@ -547,14 +551,18 @@ function trace.enable(out, opts)
     emit = function(line) f:write(line, "\n") f:flush() end
   end
   if saved then return end
-  saved = { module = {}, methods = {} }
+  saved = { module = {}, wrappers = {} }
   local M = netns.Namespace
   for name, describe in pairs(methods) do
     if type(M[name]) == "function" then
-      saved.methods[name] = M[name]
-      M[name] = generate(METHOD, name, M, M[name], describe, queries[name] or false, before, failed, relocate)
+      saved.wrappers[name] = generate(METHOD, name, aside, M[name], describe, queries[name] or false,
+                                      before, failed, relocate)
     end
   end
+  local wrappers = saved.wrappers
+  netns.hook_methods(function(name, m)
+    return not stepped_aside and wrappers[name] or m
+  end)
   for name, describe in pairs(module_fns) do
     if type(netns[name]) == "function" then
       saved.module[name] = netns[name]
@@ -565,9 +573,9 @@ end
 
 function trace.disable()
   if not saved then return end
-  for name, fn in pairs(saved.methods) do netns.Namespace[name] = fn end
+  netns.hook_methods(nil)
   for name, fn in pairs(saved.module) do netns[name] = fn end
-  saved, emit = nil, nil
+  saved, emit, stepped_aside = nil, nil, false
 end
 
 function trace.enabled() return saved ~= nil end
