@@ -22,6 +22,16 @@ local function routed(desc)
   return l
 end
 
+-- Up, and each host's first ping to the router answered: the first ping
+-- after a link comes up may need 3 s (carrier arrives a moment later).
+local function up(l)
+  l:up()
+  for _, h in ipairs{ "a", "b" } do
+    assert.is_true((l:reachable(h, "r", { timeout = 3, record = false })))
+  end
+  return l
+end
+
 local function sysctl(l, node, key)
   local out, ok = T.run(("ip netns exec %s sysctl -n %s"):format(l.nodes[node].nsname, key))
   assert(ok, out)
@@ -36,7 +46,7 @@ describe("checks on a lab", function()
   end)
 
   it("get an ICMP error for every probe in a row: lab namespaces do not rate-limit them", function()
-    local l = routed():up()
+    local l = up(routed())
     for i = 1, 4 do
       assert.is_true((l:unreachable("a", "203.0.113." .. i, { how = "net unreachable", from = "r" })))
       assert.is_true((l:unreachable("a", "198.51.100.1", { send_ttl = 1, how = "ttl exceeded", from = "r" })))
@@ -46,13 +56,13 @@ describe("checks on a lab", function()
   end)
 
   it("keep the kernel's ICMP rate limit with icmp_ratelimit = true", function()
-    local l = routed{ icmp_ratelimit = true }:up()
+    local l = up(routed{ icmp_ratelimit = true })
     assert.are.equal("6168", sysctl(l, "r", "net.ipv4.icmp_ratemask"))
     assert.has_error(function() lab.new{ icmp_ratelimit = "yes" } end)
   end)
 
   it("say that rate limiting may be why an expected ICMP error did not come", function()
-    local l = routed():up()
+    local l = up(routed())
     l.nodes.r.ns:sysctl_set("net.ipv4.ip_forward", 0)
     local ok, d = l:unreachable("a", "198.51.100.1", { how = "net unreachable" })
     assert.is_false(ok)
@@ -64,13 +74,13 @@ describe("checks on a lab", function()
   end)
 
   it("match host unreachable with default options, from the source and from a router", function()
-    local l = routed():up()
+    local l = up(routed())
     assert.is_true((l:unreachable("a", "192.0.2.77", { how = "host unreachable" })))
     assert.is_true((l:unreachable("a", "198.51.100.77", { how = "unreachable", from = "r" })))
   end)
 
   it("take the trailing options table of state checks where the optional arguments are left out", function()
-    local l = routed():up()
+    local l = up(routed())
     assert.is_false((l:expect_addr("a", "192.0.2.9", { record = false })))
     assert.is_true((l:expect_addr("a", "192.0.2.1", { name = "a's address" })))
     assert.is_false((l:expect_fdb("a", "00:00:5e:00:53:01", { record = false })))
@@ -83,7 +93,7 @@ describe("checks on a lab", function()
   end)
 
   it("ping the address of a node the source can reach, and say which", function()
-    local l = routed():up()
+    local l = up(routed())
     local ok, d = l:reachable("b", "r")
     assert.is_true(ok)
     assert.are.equal("b reaches r (198.51.100.254)", d.name)

@@ -11,23 +11,11 @@ local have = io.open(NSLAB) ~= nil
 
 local files, jobs, prefixes = {}, {}, {}
 
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  p = p .. (ext or "")
-  files[#files + 1] = p
-  return p
-end
+local tmp = T.tmp
 
 local read = T.read
 
-local function script(code)
-  local p = tmp(".lua")
-  local f = assert(io.open(p, "w"))
-  f:write(code)
-  f:close()
-  return p
-end
+local function script(code) return T.tmpfile(code, ".lua") end
 
 local function prefix()
   local p = T.name("C") .. "-"

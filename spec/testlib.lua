@@ -284,11 +284,12 @@ function T.read(path)
   return (netns.readfile(path))
 end
 
--- Writes s to path (a test's own temporary file).
+-- Writes s to path (a test's own temporary file); returns path.
 function T.write(path, s)
   local f = assert(io.open(path, "wb"))
   f:write(s)
   f:close()
+  return path
 end
 
 -- Error objects of netns carry .code; string errors are argument errors.

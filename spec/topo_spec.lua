@@ -186,4 +186,18 @@ describe("lab descriptions", function()
     assert.is_nil(l.journal)
     assert.is_nil(l.pool)
   end)
+
+  it("point errors at the script's line through pcall, wrappers and methods calling methods", function()
+    local l = newlab()
+    local function declare(name)
+      local n = l:host(name) -- the script's own wrapper: its line is blamed
+      return n
+    end
+    local line = here(); local _, msg = pcall(l.host, l, "bad name!")
+    assert.matches("^.-topo_spec%.lua:" .. line .. ": ", msg)
+    _, msg = pcall(declare, "also bad!")
+    assert.matches("^.-topo_spec%.lua:" .. line - 3 .. ": ", msg)
+    line = here(); _, msg = pcall(l.forwarding, l, "nobody", true)
+    assert.matches("^.-topo_spec%.lua:" .. line .. ": .*nobody", msg)
+  end)
 end)

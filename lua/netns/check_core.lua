@@ -2,11 +2,10 @@
 -- netns.check_state, netns.matrix, tools.expect and capture.expect (and any
 -- new check) behave alike:
 --
---  - the script's position: a public check function is made with
---    core.api(fn); calling it notes where the script called it (the first
---    Lua frame below it), and everything the check raises or records carries
---    that position, however deep in the library it happens. A check that
---    calls another check keeps the outer position.
+--  - the script's position (netns.position): a public check function is
+--    made with core.api(fn), and everything the check raises or records
+--    carries the line the script called it from, however deep in the
+--    library it happens.
 --  - argument errors: core.argerror(n, fname, msg) raises "FILE:LINE: bad
 --    argument #n to 'fname' (msg)" at that position.
 --  - nodes, families, option tables, a node's addresses, destinations.
@@ -18,6 +17,7 @@
 local netns = require "netns"
 local report = require "netns.report"
 local ipaddr = require "netns.ipaddr"
+local position = require "netns.position"
 
 local core = {}
 
@@ -32,46 +32,14 @@ core.set = require("netns.topo").set
 
 ---------------------------------------------------------------- the script's position
 
--- The position of the check being run: "file:line", false while a check runs
--- whose caller has no line, nil outside checks.
-local current
-local leave = setmetatable({}, { __close = function() current = nil end })
-
--- The first Lua frame at or above level (C frames such as pcall skipped).
-local function position(level)
-  for l = level + 1, level + 20 do
-    local info = debug.getinfo(l, "Sl")
-    if not info then return nil end
-    if info.currentline > 0 then return ("%s:%d"):format(info.short_src, info.currentline) end
-  end
-end
-
--- core.at(pos, fn, ...): runs fn with pos as the script's position (unless a
--- check is already running: then its position stays).
-function core.at(pos, fn, ...)
-  if current ~= nil then return fn(...) end
-  current = pos or false
-  local _ <close> = leave
-  return fn(...)
-end
-
--- core.api(fn) -> the function a script calls: fn at the caller's position.
-function core.api(fn)
-  return function(...)
-    if current ~= nil then return fn(...) end
-    return core.at(position(2), fn, ...)
-  end
-end
-
--- The script's position of the running check, or nil.
-function core.where()
-  return current or nil
-end
+-- core.api(fn), core.at(pos, fn, ...), core.where(): netns.position's.
+core.api, core.at, core.where = position.api, position.at, position.where
 
 -- Raises msg at the script's position (as error(msg, level) would at a
 -- script's own line).
 function core.raise(msg)
-  error(current and (current .. ": " .. msg) or msg, 0)
+  local at = position.where()
+  error(at and (at .. ": " .. msg) or msg, 0)
 end
 
 function core.argerror(n, fname, msg)

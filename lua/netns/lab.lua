@@ -26,6 +26,7 @@ local ipaddr = require "netns.ipaddr"
 
 local updown = require "netns.lab_updown"
 local check = require "netns.check"
+local position = require "netns.position"
 
 local lab = {}
 local Lab = {}
@@ -452,6 +453,19 @@ function Lab:graph(format)
   return require("netns.graph").render(self, format)
 end
 
+-- ---- the script's position ----
+
+-- What a script calls is made with position.api, so every error of a
+-- declaration, of up and of a query names the script's line (topo.where),
+-- however the call reached us (pcall, a wrapper of the script's own, a
+-- method calling another: l:forwarding calls l:sysctl).
+for _, name in ipairs{ "host", "router", "switch", "link", "route", "default", "sysctl", "forwarding",
+                       "etc", "validate", "up", "down", "node", "owner", "address", "namespaces" } do
+  Lab[name] = position.api(Lab[name])
+end
+Lab.close = Lab.down
+lab.new = position.api(lab.new)
+
 -- ---- metatable: the lab's methods; nodes are in l.nodes ----
 
 -- Nodes are reached as l.nodes.NAME (or l:node(x)), never as l.NAME: the
@@ -462,7 +476,7 @@ end
 -- is used as the node (l.router:ping(...)), saying how to reach the node.
 local shadow_mt = {
   __name = "netns.LabMethod",
-  __call = function(sh, ...) return sh.method(...) end,
+  __call = position.api(function(sh, ...) return sh.method(...) end),
   __index = function(sh, k)
     local n = sh.node
     error(("l.%s is the lab's method %s, not node '%s' (indexed with '%s'): "
@@ -509,9 +523,9 @@ end
 
 -- lab.load("lab.yaml" | "lab.json" [, {prefix=}]) -> Lab: the lab a
 -- topology file describes, in lab.new's data form (netns.topofile).
-function lab.load(path, opts)
+lab.load = position.api(function(path, opts)
   return require("netns.topofile").load(path, opts)
-end
+end)
 
 lab.Lab = Lab
 

@@ -10,27 +10,16 @@
 -- interface names, peers, automatic addresses, gateways given as node names.
 local ipaddr = require "netns.ipaddr"
 local netns_qdisc_check = require("netns").qdisc_check
+local position = require "netns.position"
 
 local topo = {}
 
-local function is_own(source)
-  return source:match("netns/lab%.lua$") or source:match("netns/topo%.lua$")
-      or source:match("netns/topo_validate%.lua$")
-end
-
--- "script.lua:12": the first caller outside the lab layer, or the line of
--- a topology file being declared (netns.topofile sets topo.location).
+-- "script.lua:12": the line of a topology file being declared (netns.topofile
+-- sets topo.location), else the script's line that called the lab's public
+-- function (netns.position: lab.new and the Lab methods are made with
+-- position.api), else the caller's.
 function topo.where()
-  if topo.location then return topo.location end
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, "Sl")
-    if not info then return "?" end
-    if info.what ~= "C" and not is_own(info.source) then
-      return ("%s:%d"):format(info.short_src, info.currentline)
-    end
-    level = level + 1
-  end
+  return topo.location or position.where() or position.of(2) or "?"
 end
 
 -- A value as a message shows it: long strings cut (a 1 MiB name must not
