@@ -301,7 +301,7 @@ local function find_link(self, x, y, what, where)
 end
 
 local function lab_error(where, what, e, err)
-  return setmetatable({ message = ("%s: %s %s:%s: %s"):format(where, what, e.node.name, e.name, strip(err)),
+  return setmetatable({ message = ("%s: %s %s:%s: %s"):format(where, what, e.node.name, e.name, reason(err)),
     code = type(err) == "table" and err.code or nil, cause = err }, updown.LabErrorMT)
 end
 
@@ -455,15 +455,15 @@ end
 
 -- ---- the script's position ----
 
--- What a script calls is made with position.api, so every error of a
--- declaration, of up and of a query names the script's line (topo.where),
--- however the call reached us (pcall, a wrapper of the script's own, a
--- method calling another: l:forwarding calls l:sysctl).
-for _, name in ipairs{ "host", "router", "switch", "link", "route", "default", "sysctl", "forwarding",
-                       "etc", "validate", "up", "down", "node", "owner", "address", "namespaces" } do
-  Lab[name] = position.api(Lab[name])
+-- Every method a script calls (all of Lab's but the internal _ ones, and
+-- l:cli, whose prompt runs statements of its own) is made with position.api,
+-- so every error of a declaration, of up, of an impairment or a query names
+-- the script's line (topo.where), however the call reached us (pcall, a
+-- wrapper of the script's own, a method calling another: l:forwarding calls
+-- l:sysctl). Methods are added above this point.
+for name, fn in pairs(Lab) do
+  if type(fn) == "function" and not name:find("^_") and name ~= "cli" then Lab[name] = position.api(fn) end
 end
-Lab.close = Lab.down
 lab.new = position.api(lab.new)
 
 -- ---- metatable: the lab's methods; nodes are in l.nodes ----

@@ -4,10 +4,10 @@
 --
 -- Qdiscs show as `tc -n NS qdisc replace dev IF root netem ...` (or tbf).
 --
--- trace.enable(out, opts) wraps netns.create/delete/list/ping_many and the
--- methods of netns.Namespace (the methods table every handle looks up, so
--- handles made before enable() are traced too); trace.disable() puts the
--- originals back. Each command is written, one line, before the operation
+-- trace.enable(out, opts) wraps netns.create/delete/list/ping_many and,
+-- through the module's method hook (netns.hook_methods), every method a
+-- handle's lookup finds (handles made before enable() are traced too);
+-- trace.disable() removes the hook and puts the module functions back. Each command is written, one line, before the operation
 -- runs; a failing operation adds a "# failed: ..." line. Lines are exact
 -- commands with every option the operation used, quoted for a POSIX shell,
 -- so they can be pasted; anything else is a shell comment.
@@ -15,7 +15,7 @@ local netns = require "netns"
 
 local trace = {}
 
-local saved = nil          -- originals while enabled: { module = {}, methods = {} }
+local saved = nil          -- while enabled: { module = {originals}, wrappers = {} }
 local emit = nil           -- function(line) while enabled
 local options = {}
 
@@ -183,10 +183,10 @@ local function tc(ns, ...)
   return exec(ns, { "tc", ... })
 end
 
--- The method as it was before enable() wrapped it: describing an operation
--- must not show the queries it needs.
+-- The method itself, not traced (the methods table never is): describing
+-- an operation must not show the queries it needs.
 local function original(name)
-  return saved and saved.methods[name] or netns.Namespace[name]
+  return netns.Namespace[name]
 end
 
 -- tc's words for a settings table (netns.qdisc_check's or qdisc_get's), in
