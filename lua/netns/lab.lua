@@ -52,7 +52,7 @@ local NodeMT = {
     if type(m) ~= "function" then return nil end
     if k == "listen" and lab_of[node] then
       local l = lab_of[node]
-      return function(self, opts) return l:listen(self, opts) end
+      return position.api(function(self, opts) return l:listen(self, opts) end)
     end
     return m
   end,
