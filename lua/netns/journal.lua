@@ -127,6 +127,10 @@ function Journal:add(...)
   return true
 end
 
+-- Extends the plan of a live lab (a namespace or file added after up).
+function Journal:plan(kind, name)
+  return self:add("plan", kind, name)
+end
 
 function Journal:remove()
   os.remove(self.path)
