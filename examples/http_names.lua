@@ -49,7 +49,7 @@ tools.expect("curl http://192.0.2.2/ from ns1: connection refused (curl exit 7)"
 
 l:stage("a web server in ns2")
 local server = ns2:spawn({ bin.python3, "-u", "-m", "http.server", "80", "--bind", "192.0.2.2" }, { cwd = www.path })
-assert(tools.wait_port(ns2, 80, { process = server, name = "python3 -m http.server", timeout = 10 }))
+assert(tools.wait_port(ns2, 80, { process = server, name = "python3 -m http.server", timeout = 60 }))
 r = curl(ns1, "http://192.0.2.2/")
 tools.expect("curl http://192.0.2.2/ from ns1 gets the page", r.code == 0 and r.stdout:find(marker, 1, true) ~= nil,
   marker, r.code == 0 and r.stdout:sub(1, 80) or status(r))

@@ -116,11 +116,13 @@ end
 
 local sleep = netns.sleep
 
--- tools.wait_port(node, port [, {proto="tcp"|"udp", timeout=5, process=}])
+-- tools.wait_port(node, port [, {proto="tcp"|"udp", timeout=30, process=}])
 -- -> true | false, why: polls (with `ss`, inside the node's namespace) until
 -- something listens on the port, so a client never races its server. Gives
 -- up at the deadline, or at once when the given process has exited (why then
--- carries what it printed on stderr).
+-- carries what it printed on stderr). The deadline is generous (30 s): a
+-- server that works returns at once, and under emulation (the stock-kernel
+-- guest) python3 alone takes over 10 s to start.
 function tools.wait_port(node, port, opts)
   opts = opts or {}
   local ns = ns_of(node)
@@ -131,7 +133,7 @@ function tools.wait_port(node, port, opts)
   if proto ~= "tcp" and proto ~= "udp" then
     error(("bad argument #3 to 'wait_port' (field 'proto': \"tcp\" or \"udp\", got %s)"):format(tostring(proto)), 2)
   end
-  local deadline = netns.now() + (opts.timeout or 5)
+  local deadline = netns.now() + (opts.timeout or 30)
   local argv = { argv0("ss") or "ss", "-Hln" .. (proto == "tcp" and "t" or "u"), "sport", "=", ":" .. port }
   local err = ""
   while true do
@@ -149,7 +151,7 @@ function tools.wait_port(node, port, opts)
       end
     end
     if netns.now() > deadline then
-      return false, ("nothing listens on %s port %d after %gs"):format(proto, port, opts.timeout or 5)
+      return false, ("nothing listens on %s port %d after %gs"):format(proto, port, opts.timeout or 30)
     end
     sleep(0.02)
   end
