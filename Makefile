@@ -98,8 +98,9 @@ demo: deps all
 
 # Every spec file is one TAP test for prove; the last spec checks the machine
 # is as it was (no namespace or link of ours left behind).
+# SPECS="spec/a_spec.lua ...": only those (make test-vm SPECS=... too).
 test: deps all
-	B=$(B) tools/run-specs
+	B=$(B) tools/run-specs $(SPECS)
 
 # The specs that need no root and touch no namespace (parsing, validation of
 # lab descriptions, reports, the check core, the layout of core/): any user
@@ -115,7 +116,7 @@ check: all
 # tools/vm-run, kernel cache in /var/cache/nslab-vm.
 test-vm: deps all
 	@tools/install-deps vm
-	tools/vm-run $(MAKE) --no-print-directory test B=$(B)
+	tools/vm-run $(MAKE) --no-print-directory test B=$(B) SPECS="$(SPECS)"
 
 bench: deps all
 	B=$(B) tools/run-bench
