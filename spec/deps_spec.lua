@@ -1,5 +1,5 @@
 -- Every package a spec, example, benchmark or the Lua layer needs is on the
--- install list (tools/packages), so make test passes on a fresh machine and
+-- install list (in tools/install-deps), so make test passes on a fresh machine and
 -- not only on one where somebody once installed the package by hand
 -- (tools/check-deps does the finding and the mapping to Debian packages).
 local T = require "spec.testlib"
@@ -26,7 +26,7 @@ describe("the install list", function()
     local dir
     before_each(function()
       dir = T.run("mktemp -d"):gsub("%s+$", "")
-      os.execute(("mkdir -p %s/spec %s/tools %s/lua/netns && cp tools/packages %s/tools/"):format(dir, dir, dir, dir))
+      os.execute(("mkdir -p %s/spec %s/tools %s/lua/netns && cp tools/install-deps %s/tools/"):format(dir, dir, dir, dir))
     end)
     after_each(function() os.execute("rm -rf -- " .. dir) end)
 
