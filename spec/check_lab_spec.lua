@@ -11,9 +11,7 @@ local SRC = debug.getinfo(1, "S").short_src
 
 -- a - r - b: two segments and a router.
 local function routed(desc)
-  desc = desc or {}
-  desc.prefix = T.name("C") .. "-"
-  local l = T.track_lab(lab.new(desc))
+  local l = T.lab(desc, "C")
   l:host("a", { default = "r" })
   l:router("r")
   l:host("b", { default = "r" })

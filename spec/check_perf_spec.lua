@@ -1,7 +1,6 @@
 -- The lab's throughput check on a real lab: l:throughput{min=, max=}
 -- through a tbf rate limit, its failures, and its --trace line. (Latency and
 -- loss bounds on l:reachable are impair_spec's.)
-local lab = require "netns.lab"
 local check = require "netns.check"
 local perf = require "netns.check_perf"
 local report = require "netns.report"
@@ -9,7 +8,7 @@ local trace = require "netns.trace"
 local T = require "spec.testlib"
 
 local function pair()
-  local l = T.track_lab(lab.new { prefix = T.name("Q") .. "-", name = "perf" })
+  local l = T.lab({ name = "perf" }, "Q")
   l:host("a")
   l:host("b")
   l:link("a:eth0 192.0.2.1/24", "b:eth0 192.0.2.2/24")

@@ -2,7 +2,6 @@
 -- tcp= and udp= (how it failed, from whom), the port matrix, and what they
 -- leave in the report (TAP, JUnit), under fail_fast, and under --trace.
 local netns = require "netns"
-local lab = require "netns.lab"
 local check = require "netns.check"
 local report = require "netns.report"
 local trace = require "netns.trace"
@@ -12,7 +11,7 @@ local T = require "spec.testlib"
 -- The lab lifts the router's ICMP rate limits, all but the routing code's
 -- own for "net unreachable" (five at once, then one a second per destination).
 local function firewall()
-  local l = T.track_lab(lab.new { prefix = T.name("F") .. "-", name = "fw" })
+  local l = T.lab({ name = "fw" }, "F")
   l:host("lan", { default = "router" })
   l:host("wan", { default = "router" })
   l:router("router")

@@ -11,22 +11,6 @@ local T = require "spec.testlib"
 
 local sh = T.sh
 
--- Until the kernel has processed a link's carrier (linkwatch, which waits
--- for the rtnl lock other runs may hold), its packets are dropped: wait for
--- operstate UP on every interface of the namespaces, with a deadline.
-local function wait_up(...)
-  for _, name in ipairs{ ... } do
-    assert(T.wait_until(function()
-      for _, l in ipairs(T.ipj("-n", name, "link", "show")) do
-        local admin_up = false
-        for _, f in ipairs(l.flags) do if f == "UP" then admin_up = true end end
-        if l.ifname ~= "lo" and admin_up and l.operstate ~= "UP" then return false end
-      end
-      return true
-    end, 10), "links of " .. name .. " did not come up")
-  end
-end
-
 -- ns1 - router - ns2, as in the book (IPv4 and IPv6), no routes on the hosts,
 -- forwarding off on the router.
 local function router_lab()
@@ -47,7 +31,7 @@ local function router_lab()
     sh("ip -n %s link set %s up", c[1], c[2])
   end
   sh("ip netns exec %s sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0", nr)
-  wait_up(n1, nr, n2)
+  T.wait_up(n1, nr, n2)
   return {
     ns1 = { name = "ns1", ns = ns1, nsname = n1, kind = "host" },
     router = { name = "router", ns = router, nsname = nr, kind = "router" },
@@ -94,7 +78,7 @@ local function bridge_lab(n, extra)
     sh("ip -n %s addr add 203.0.113.9/24 dev eth0 && ip -n %s link set eth0 up", name, name)
     nodes.lost = { name = "lost", ns = ns, nsname = name, kind = "host" }
   end
-  for _, nd in pairs(nodes) do wait_up(nd.nsname) end
+  for _, nd in pairs(nodes) do T.wait_up(nd.nsname) end
   return fake_lab(nodes)
 end
 
@@ -452,7 +436,7 @@ describe("check.ping_all", function()
     sh("ip -n %s link add eth0 type veth peer name eth0 netns %s", an, bn)
     sh("ip -n %s addr add 192.0.2.1/24 dev eth0 && ip -n %s link set eth0 up", an, an)
     sh("ip -n %s addr add 192.0.2.2/24 dev eth0 && ip -n %s link set eth0 up", bn, bn)
-    wait_up(an, bn)
+    T.wait_up(an, bn)
     local ok, d = check.ping_all(nil, { nodes = { { name = "a", ns = a }, b }, out = false })
     assert.is_true(ok, tostring(d))
     assert.is_true(d.matrix.a[bn])

@@ -3,15 +3,9 @@
 -- got, and are closed by close(), <close>, the garbage collector and a lab's
 -- teardown, with fds flat over many cycles.
 local netns = require "netns"
-local lab = require "netns.lab"
 local T = require "spec.testlib"
 
-local function sh(fmt, ...)
-  local cmd = fmt:format(...)
-  local out, ok = T.run(cmd)
-  assert(ok, cmd .. ": " .. out)
-  return out
-end
+local sh = T.sh
 
 local segment = T.segment
 
@@ -131,7 +125,7 @@ describe("ns:listen", function()
   end)
 
   it("is closed by the lab's teardown (its socket would hold the namespace alive)", function()
-    local l = T.track_lab(lab.new { prefix = T.name("L") .. "-", name = "listen" })
+    local l = T.lab({ name = "listen" }, "L")
     l:host("a")
     l:host("b")
     l:link("a:eth0 192.0.2.1/24", "b:eth0 192.0.2.2/24")

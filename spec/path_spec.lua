@@ -3,14 +3,13 @@
 -- IPv4 and IPv6, a router without a route that ends the path, and a link
 -- with a smaller MTU in the middle.
 local netns = require "netns"
-local lab = require "netns.lab"
 local report = require "netns.report"
 local check = require "netns.check"
 local T = require "spec.testlib"
 
 -- ns1 - r1 - r2 - r3 - ns2; the r1-r2 link has MTU 1400.
 local function chain()
-  local l = T.track_lab(lab.new { prefix = T.name("P") .. "-", name = "chain" })
+  local l = T.lab({ name = "chain" }, "P")
   l:host("ns1", { default = "r1" })
   l:host("ns2", { default = "r3" })
   for _, r in ipairs{ "r1", "r2", "r3" } do l:router(r) end

@@ -6,26 +6,12 @@
 local netns = require "netns"
 local T = require "spec.testlib"
 
-local function sh(fmt, ...)
-  local cmd = fmt:format(...)
-  local out, ok = T.run(cmd)
-  assert(ok, cmd .. ": " .. out)
-  return out
-end
+local sh = T.sh
 
 -- nft rules in a namespace (nft reads them on stdin).
 local function nft(ns, rules)
   local r = ns:exec({ "nft", "-f", "-" }, { stdin = rules, timeout = 10 })
   assert(r.code == 0, "nft: " .. r.stderr)
-end
-
-local function wait_up(name)
-  assert(T.wait_until(function()
-    for _, l in ipairs(T.ipj("-n", name, "link", "show")) do
-      if l.ifname ~= "lo" and l.operstate ~= "UP" then return false end
-    end
-    return true
-  end, 10), "links of " .. name .. " did not come up")
 end
 
 -- ICMP errors are rate-limited per destination (six at once, then one a
@@ -60,7 +46,7 @@ local function routed()
   sh("ip -n %s route add default via 10.1.0.1 && ip -n %s -6 route add default via fd01::1", an, an)
   sh("ip -n %s route add default via 10.2.0.1 && ip -n %s -6 route add default via fd02::1", bn, bn)
   sh("ip netns exec %s sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1", rn)
-  for _, n in ipairs{ an, rn, bn } do wait_up(n) end
+  T.wait_up(an, rn, bn)
   assert(A:ping("10.2.0.2", { timeout = 3 }).ok and A:ping("fd02::2", { timeout = 3 }).ok)
   return A, R, B, an, rn, bn
 end
@@ -247,7 +233,7 @@ table inet f {
     sh("ip -n %s link add v1 type veth peer name v1 netns %s", cn, bn)
     sh("ip -n %s addr add 10.0.1.1/24 dev v1 && ip -n %s link set v1 up", cn, cn)
     sh("ip -n %s addr add 10.0.1.2/24 dev v1 && ip -n %s link set v1 up", bn, bn)
-    wait_up(cn)
+    T.wait_up(cn)
     local fds = T.fds()
     local open = {}
     local ls = {}

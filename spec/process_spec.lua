@@ -1,14 +1,7 @@
 local netns = require "netns"
 local T = require "spec.testlib"
 
--- Gone, or a zombie that no longer runs (whoever adopted it reaps it).
-local function gone(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return true end
-  local s = f:read("a") or ""
-  f:close()
-  return s:match("%) (%S)") == "Z"
-end
+local gone = T.gone
 
 local our_zombies = T.zombies
 

@@ -172,19 +172,37 @@ function T.segment()
     local out, ok = T.run(cmd)
     assert(ok, cmd .. ": " .. out)
   end
-  -- The kernel reports carrier a moment after the link is up (linkwatch,
-  -- later on a loaded machine): until then packets are dropped.
-  for _, name in ipairs{ an, bn } do
-    assert(T.wait_until(function()
-      for _, l in ipairs(T.ipj("-n", name, "link", "show", "dev", "v0")) do
-        if l.operstate ~= "UP" then return false end
-      end
-      return true
-    end, 10), "v0 in " .. name .. " did not come up")
-  end
+  T.wait_up(an, bn)
   assert(A:ping("10.0.0.2", { timeout = 3 }).ok and A:ping("fd00::2", { timeout = 3 }).ok,
     "the segment's ends do not reach each other")
   return A, B, an, bn
+end
+
+-- Waits (10 s at most, else fails the test) until every link set up in the
+-- named namespaces has carrier (operstate UP, lo aside): the kernel reports
+-- it a moment after the link is up (linkwatch, which waits for the rtnl lock
+-- other runs may hold), and until then packets are dropped.
+function T.wait_up(...)
+  for _, name in ipairs{ ... } do
+    assert(T.wait_until(function()
+      for _, l in ipairs(T.ipj("-n", name, "link", "show")) do
+        local admin_up = false
+        for _, f in ipairs(l.flags) do if f == "UP" then admin_up = true end end
+        if l.ifname ~= "lo" and admin_up and l.operstate ~= "UP" then return false end
+      end
+      return true
+    end, 10), "links of " .. name .. " did not come up")
+  end
+end
+
+-- Whether process pid is gone, or a zombie that no longer runs (whoever
+-- adopted it reaps it).
+function T.gone(pid)
+  local f = io.open("/proc/" .. pid .. "/stat")
+  if not f then return true end
+  local s = f:read("a") or ""
+  f:close()
+  return s:match("%) (%S)") == "Z"
 end
 
 -- The line of the test that calls T.here() (for errors expected at it).

@@ -6,12 +6,7 @@
 local netns = require "netns"
 local T = require "spec.testlib"
 
-local function sh(fmt, ...)
-  local cmd = fmt:format(...)
-  local out, ok = T.run(cmd)
-  assert(ok, cmd .. ": " .. out)
-  return out
-end
+local sh = T.sh
 
 local segment = T.segment
 

@@ -110,7 +110,7 @@ describe("nslab up and down", function()
 
   it("refuses to take down a lab whose run is alive", function()
     local name = T.name("R"):gsub("%-", "_")
-    local l = T.track_lab(lab.new { name = name, prefix = T.name("r") .. "-" })
+    local l = T.lab({ name = name }, "r")
     l:host("a")
     l:up()
     local out, ok = T.run(("%s down %s"):format(NSLAB, name))
