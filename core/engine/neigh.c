@@ -21,9 +21,7 @@
 #define DELETE_BATCH 256
 
 struct dump_ctx {
-	struct nsl_neigh *v;
-	int n, cap;
-	int err;		/* first local failure; the dump is still read to its end */
+	struct nsl_nl_vec entries;	/* err: the first local failure */
 	int ifindex;		/* keep only this device (0: any) */
 	int fdb_dev;		/* FDB: keep entries on this port or of this bridge */
 	int skip_states;	/* NUD_* bits of entries to leave out */
@@ -61,10 +59,10 @@ static int on_neigh(struct nl_msg *msg, void *arg)
 	struct nsl_neigh *e;
 	int ifindex, master;
 
-	if (c->err)
+	if (c->entries.err)
 		return NL_SKIP;
 	if (rtnl_neigh_parse(nlmsg_hdr(msg), &nb) < 0) {
-		c->err = -EPROTO;
+		c->entries.err = -EPROTO;
 		return NL_SKIP;
 	}
 	ifindex = rtnl_neigh_get_ifindex(nb);
@@ -73,18 +71,8 @@ static int on_neigh(struct nl_msg *msg, void *arg)
 	    (c->fdb_dev && ifindex != c->fdb_dev && master != c->fdb_dev) ||
 	    (rtnl_neigh_get_state(nb) & c->skip_states))
 		goto out;
-	if (c->n == c->cap) {
-		int cap = c->cap ? c->cap * 2 : 16;
-		struct nsl_neigh *v = realloc(c->v, sizeof *v * (size_t)cap);
-		if (!v) {
-			c->err = -ENOMEM;
-			goto out;
-		}
-		c->v = v;
-		c->cap = cap;
-	}
-	e = &c->v[c->n++];
-	memset(e, 0, sizeof *e);
+	if (!(e = nsl_nl_vec_add(&c->entries, sizeof *e)))
+		goto out;
 	e->family = rtnl_neigh_get_family(nb);
 	e->ifindex = ifindex;
 	e->master_index = master > 0 ? master : 0;
@@ -104,32 +92,15 @@ static int dump(struct nl_sock *sk, int family, int ifindex, struct dump_ctx *c)
 {
 	struct ndmsg ndm = { .ndm_family = (unsigned char)family };
 	struct nl_msg *msg;
-	struct nl_cb *scb, *cb = NULL;
 	int err;
 
 	if (!(msg = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP)))
 		return -ENOMEM;
 	if (nlmsg_append(msg, &ndm, sizeof ndm, NLMSG_ALIGNTO) < 0 ||
-	    (ifindex && nla_put_u32(msg, NDA_IFINDEX, (uint32_t)ifindex) < 0)) {
+	    (ifindex && nla_put_u32(msg, NDA_IFINDEX, (uint32_t)ifindex) < 0))
 		err = -ENOMEM;
-		goto out;
-	}
-	/* A clone keeps the socket's error callback (the kernel's errno). */
-	scb = nl_socket_get_cb(sk);
-	cb = nl_cb_clone(scb);
-	nl_cb_put(scb);
-	if (!cb) {
-		err = -ENOMEM;
-		goto out;
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_neigh, c);
-	if ((err = nl_send_auto(sk, msg)) < 0 || (err = nl_recvmsgs(sk, cb)) < 0)
-		err = nsl_nl_err(err);
-	else
-		err = c->err;
-out:
-	if (cb)
-		nl_cb_put(cb);
+	else if ((err = nsl_nl_dump_msg(sk, msg, on_neigh, c)) == 0)
+		err = c->entries.err;
 	nlmsg_free(msg);
 	return err;
 }
@@ -181,12 +152,12 @@ int nsl_neigh_list(struct nsl_ns *ns, const struct nsl_neigh_sel *sel, struct ns
 		return err;
 	/* As `ip neigh show`: the kernel's NOARP entries (multicast) only on request. */
 	if ((err = collect(sk, sel, sel->all ? 0 : NUD_NOARP, &c)) < 0 ||
-	    (err = name_devices(sk, c.v, c.n)) < 0) {
-		free(c.v);
+	    (err = name_devices(sk, c.entries.v, c.entries.n)) < 0) {
+		free(c.entries.v);
 		return err;
 	}
-	*out = c.v;
-	return c.n;
+	*out = c.entries.v;
+	return c.entries.n;
 }
 
 /* The request shared by add and delete: device, destination, family. */
@@ -324,8 +295,8 @@ int nsl_neigh_flush(struct nsl_ns *ns, const struct nsl_neigh_sel *sel)
 		return err;
 	/* As `ip neigh flush`: static entries stay unless asked for. */
 	if ((err = collect(sk, sel, sel->all ? 0 : NUD_PERMANENT | NUD_NOARP, &c)) == 0)
-		err = delete_all(sk, c.v, c.n);
-	free(c.v);
+		err = delete_all(sk, c.entries.v, c.entries.n);
+	free(c.entries.v);
 	return err;
 }
 
@@ -341,10 +312,10 @@ int nsl_fdb_list(struct nsl_ns *ns, const char *dev, struct nsl_neigh **out)
 		return err;
 	if ((dev && (err = nsl_nl_ifindex(sk, dev, &c.fdb_dev)) < 0) ||
 	    (err = dump(sk, AF_BRIDGE, 0, &c)) < 0 ||
-	    (err = name_devices(sk, c.v, c.n)) < 0) {
-		free(c.v);
+	    (err = name_devices(sk, c.entries.v, c.entries.n)) < 0) {
+		free(c.entries.v);
 		return err;
 	}
-	*out = c.v;
-	return c.n;
+	*out = c.entries.v;
+	return c.entries.n;
 }

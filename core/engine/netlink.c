@@ -1,5 +1,7 @@
 /* Per-namespace netlink sockets with the kernel's errno captured. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -174,8 +176,8 @@ int nsl_nl_sock_here(struct nsl_nl *nl)
 	return install(nl, fd);
 }
 
-int nsl_nl_dump(struct nl_sock *sk, int type, void *hdr, int len,
-		int (*valid)(struct nl_msg *, void *), void *arg)
+int nsl_nl_dump_msg(struct nl_sock *sk, struct nl_msg *msg,
+		    int (*valid)(struct nl_msg *, void *), void *arg)
 {
 	struct nl_cb *own = nl_socket_get_cb(sk), *cb = nl_cb_clone(own);
 	int err;
@@ -184,10 +186,61 @@ int nsl_nl_dump(struct nl_sock *sk, int type, void *hdr, int len,
 	if (!cb)
 		return -ENOMEM;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, arg);
-	if ((err = nl_send_simple(sk, type, NLM_F_DUMP, hdr, (size_t)len)) >= 0)
+	if ((err = nl_send_auto(sk, msg)) >= 0)
 		err = nl_recvmsgs(sk, cb);
 	nl_cb_put(cb);
 	return err < 0 ? nsl_nl_err(err) : 0;
+}
+
+int nsl_nl_dump(struct nl_sock *sk, int type, void *hdr, int len,
+		int (*valid)(struct nl_msg *, void *), void *arg)
+{
+	struct nl_msg *msg = nlmsg_alloc_simple(type, NLM_F_DUMP);
+	int err;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, hdr, (size_t)len, NLMSG_ALIGNTO) < 0)
+		err = -ENOMEM;
+	else
+		err = nsl_nl_dump_msg(sk, msg, valid, arg);
+	nlmsg_free(msg);
+	return err;
+}
+
+void *nsl_nl_vec_add(struct nsl_nl_vec *vec, size_t size)
+{
+	char *e;
+
+	if (vec->n == vec->cap) {
+		int cap = vec->cap ? 2 * vec->cap : 16;
+		void *v = realloc(vec->v, (size_t)cap * size);
+
+		if (!v) {
+			vec->err = -ENOMEM;
+			return NULL;
+		}
+		vec->v = v;
+		vec->cap = cap;
+	}
+	e = (char *)vec->v + (size_t)vec->n++ * size;
+	memset(e, 0, size);
+	return e;
+}
+
+int nsl_nl_dump_vec(struct nl_sock *sk, int type, void *hdr, int len,
+		    int (*valid)(struct nl_msg *, void *), void *arg, struct nsl_nl_vec *vec)
+{
+	int err = nsl_nl_dump(sk, type, hdr, len, valid, arg);
+
+	if (err == 0)
+		err = vec->err;
+	if (err < 0) {
+		free(vec->v);
+		vec->v = NULL;
+		return err;
+	}
+	return vec->n;
 }
 
 /* libnl reports a link missing from its reply as "object not found"; the

@@ -20,6 +20,8 @@
 #ifndef NSLAB_NETLINK_H
 #define NSLAB_NETLINK_H
 
+#include <stddef.h>
+
 struct nl_sock;
 
 /* A namespace's socket slot: NULL until used, and again once evicted. */
@@ -42,13 +44,35 @@ int nsl_nl_sock_here(struct nsl_nl *nl);
  * when one was received since nsl_nl_sock(), else libnl's code mapped. */
 int nsl_nl_err(int nlerr);
 
-/* Sends a dump request of `type` with its header and calls valid(msg, arg)
- * for each answer until the dump's end, through a clone of the socket's
+/* Sends the dump request msg (the caller's to free) and calls valid(msg,
+ * arg) for each answer until the dump's end, through a clone of the socket's
  * callbacks: the kernel-errno capture is kept and the socket left as it was
- * for the next user. Returns 0 or -errno. */
+ * for the next user. Returns 0 or -errno. nsl_nl_dump: the request is a
+ * message of `type` with just its header. */
 struct nl_msg;
+int nsl_nl_dump_msg(struct nl_sock *sk, struct nl_msg *msg,
+		    int (*valid)(struct nl_msg *, void *), void *arg);
 int nsl_nl_dump(struct nl_sock *sk, int type, void *hdr, int len,
 		int (*valid)(struct nl_msg *, void *), void *arg);
+
+/* What a dump collects: n elements in an array v grown as the answers
+ * arrive, and a callback's failure (-errno) in err; the dump is read to its
+ * end all the same, since what stayed in the socket would be taken for the
+ * next reply. Starts zeroed; v is the caller's to free. */
+struct nsl_nl_vec {
+	void *v;
+	int n, cap, err;
+};
+
+/* Room for one more element of `size` bytes at the end of vec, zeroed; NULL,
+ * with vec->err = -ENOMEM, without memory. */
+void *nsl_nl_vec_add(struct nsl_nl_vec *vec, size_t size);
+
+/* nsl_nl_dump() with valid() adding to vec (zeroed): the number of
+ * elements, their array left in vec->v for the caller; or -errno (the
+ * dump's, else vec->err), the array freed. */
+int nsl_nl_dump_vec(struct nl_sock *sk, int type, void *hdr, int len,
+		    int (*valid)(struct nl_msg *, void *), void *arg, struct nsl_nl_vec *vec);
 
 /* The index of the link `name`, by one RTM_GETLINK (no dump): -ENODEV if
  * there is none. */

@@ -243,9 +243,7 @@ struct dump {
 	int ifindex;			/* 0: every link */
 	const struct nsl_link_info *links;	/* for names and MTUs */
 	int nlinks;
-	struct nsl_qdisc *v;
-	int n, cap;
-	int err;
+	struct nsl_nl_vec qdiscs;
 };
 
 static uint64_t ticks_to_us(uint32_t ticks)
@@ -355,20 +353,8 @@ static int on_qdisc(struct nl_msg *msg, void *arg)
 		return NL_OK;
 	if (nlmsg_parse(nlh, sizeof *tcm, tb, TCA_MAX, NULL) < 0 || !tb[TCA_KIND])
 		return NL_OK;
-	if (d->n == d->cap) {
-		int cap = d->cap ? 2 * d->cap : 8;
-		struct nsl_qdisc *v = realloc(d->v, (size_t)cap * sizeof *v);
-		if (!v) {
-			/* Read the dump to its end all the same: what stayed in
-			 * the socket would be taken for the next reply. */
-			d->err = -ENOMEM;
-			return NL_OK;
-		}
-		d->v = v;
-		d->cap = cap;
-	}
-	q = &d->v[d->n++];
-	memset(q, 0, sizeof *q);
+	if (!(q = nsl_nl_vec_add(&d->qdiscs, sizeof *q)))
+		return NL_OK;
 	nla_strlcpy(q->kind, tb[TCA_KIND], sizeof q->kind);
 	q->handle = tcm->tcm_handle;
 	q->parent = tcm->tcm_parent;
@@ -407,15 +393,9 @@ int nsl_qdisc_list(struct nsl_ns *ns, const char *dev, struct nsl_qdisc **out)
 	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		goto out;
 	tcm.tcm_ifindex = d.ifindex;
-	if ((err = nsl_nl_dump(sk, RTM_GETQDISC, &tcm, sizeof tcm, on_qdisc, &d)) < 0)
-		goto out;
-	if ((err = d.err) < 0)
-		goto out;
-	*out = d.v;
-	d.v = NULL;
-	err = d.n;
+	if ((err = nsl_nl_dump_vec(sk, RTM_GETQDISC, &tcm, sizeof tcm, on_qdisc, &d, &d.qdiscs)) >= 0)
+		*out = d.qdiscs.v;
 out:
-	free(d.v);
 	free(links);
 	return err;
 }

@@ -217,8 +217,7 @@ struct dump {
 	struct nl_cache *links;
 	int family;
 	uint32_t table;
-	struct nsl_route_info *v;
-	int n, cap, err;
+	struct nsl_nl_vec routes;
 };
 
 /* One RTM_NEWROUTE of the dump. libnl's route cache would merge IPv6 routes
@@ -231,26 +230,18 @@ static int on_route(struct nl_msg *msg, void *arg)
 	int fam, err;
 
 	if ((err = rtnl_route_parse(nlmsg_hdr(msg), &r)) < 0) {
-		if (!d->err)
-			d->err = -nsl_nlerr_to_errno(err);
+		if (!d->routes.err)
+			d->routes.err = -nsl_nlerr_to_errno(err);
 		return NL_SKIP;
 	}
 	fam = rtnl_route_get_family(r);
 	if ((fam == AF_INET || fam == AF_INET6) && (!d->family || fam == d->family) &&
 	    (!d->table || rtnl_route_get_table(r) == d->table) &&
 	    !(rtnl_route_get_flags(r) & RTM_F_CLONED)) {
-		if (d->n == d->cap) {
-			int cap = d->cap ? 2 * d->cap : 32;
-			struct nsl_route_info *v = realloc(d->v, (size_t)cap * sizeof *v);
-			if (!v) {
-				d->err = -ENOMEM;
-				rtnl_route_put(r);
-				return NL_SKIP;
-			}
-			d->v = v;
-			d->cap = cap;
-		}
-		fill(r, d->links, &d->v[d->n++]);
+		struct nsl_route_info *in = nsl_nl_vec_add(&d->routes, sizeof *in);
+
+		if (in)
+			fill(r, d->links, in);
 	}
 	rtnl_route_put(r);
 	return NL_OK;
@@ -266,21 +257,11 @@ int nsl_route_list(struct nsl_ns *ns, int family, uint32_t table, struct nsl_rou
 	*out = NULL;
 	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		return err;
-	if ((err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &d.links)) < 0) {
-		err = nsl_nl_err(err);
-		goto out;
-	}
-	if ((err = nsl_nl_dump(sk, RTM_GETROUTE, &rtm, sizeof rtm, on_route, &d)) < 0)
-		goto out;
-	if ((err = d.err) < 0)
-		goto out;
-	*out = d.v;
-	d.v = NULL;
-	err = d.n;
-out:
-	free(d.v);
-	if (d.links)
-		nl_cache_free(d.links);
+	if ((err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &d.links)) < 0)
+		return nsl_nl_err(err);
+	if ((err = nsl_nl_dump_vec(sk, RTM_GETROUTE, &rtm, sizeof rtm, on_route, &d, &d.routes)) >= 0)
+		*out = d.routes.v;
+	nl_cache_free(d.links);
 	return err;
 }
 

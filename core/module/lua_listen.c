@@ -145,9 +145,7 @@ static int l_index(lua_State *L)
 	} else if (strcmp(k, "addr") == 0 && h->addr.family) {
 		lua_pushstring(L, nsl_ip_ntop(&h->addr, buf, sizeof buf));
 	} else {
-		luaL_getmetatable(L, LNSL_LISTENER);
-		lua_getfield(L, -1, "methods");
-		lua_getfield(L, -1, k);
+		lua_getfield(L, lua_upvalueindex(1), k);
 	}
 	return 1;
 }
@@ -182,17 +180,7 @@ void lnsl_open_listen(lua_State *L, int module, int methods)
 	lua_setfield(L, methods, "listen");
 	lua_pushcfunction(L, l_listeners);
 	lua_setfield(L, module, "listeners");
-	luaL_newmetatable(L, LNSL_LISTENER);
-	lua_newtable(L);
-	lnsl_setfuncs(L, lua_gettop(L), meths);
-	lua_setfield(L, -2, "methods");
-	lua_pushcfunction(L, l_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_close);
-	lua_setfield(L, -2, "__close");
-	lua_pushcfunction(L, l_close);
-	lua_setfield(L, -2, "__gc");
-	lua_pushcfunction(L, l_tostring);
-	lua_setfield(L, -2, "__tostring");
+	luaL_newlib(L, meths);
+	lnsl_handle_type(L, LNSL_LISTENER, l_close, l_tostring, l_index, -1);
 	lua_pop(L, 1);
 }

@@ -230,10 +230,15 @@ int lnsl_fielderror(lua_State *L, int arg, const char *field, const char *reason
 	return luaL_argerror(L, arg, lua_pushfstring(L, "field '%s': %s", field, reason));
 }
 
-/* Pushes t[field] and returns its type; the caller pops it. */
+/* Pushes t[field] and returns its type; the caller pops it, but for an
+ * absent option (nil), which is popped here. */
 static int getfield(lua_State *L, int arg, const char *field)
 {
-	return lua_getfield(L, arg, field);
+	int t = lua_getfield(L, arg, field);
+
+	if (t == LUA_TNIL)
+		lua_pop(L, 1);
+	return t;
 }
 
 static void typeerror(lua_State *L, int arg, const char *field, const char *expected)
@@ -246,10 +251,8 @@ int lnsl_optstring(lua_State *L, int arg, const char *field, const char **out)
 {
 	int t = getfield(L, arg, field);
 
-	if (t == LUA_TNIL) {
-		lua_pop(L, 1);
+	if (t == LUA_TNIL)
 		return 0;
-	}
 	if (t != LUA_TSTRING)
 		typeerror(L, arg, field, "string");
 	/* The string stays alive: it is referenced from the options table. */
@@ -301,10 +304,8 @@ int lnsl_optinteger(lua_State *L, int arg, const char *field,
 	int t = getfield(L, arg, field);
 	lua_Integer v;
 
-	if (t == LUA_TNIL) {
-		lua_pop(L, 1);
+	if (t == LUA_TNIL)
 		return 0;
-	}
 	if (!lua_isinteger(L, -1)) {
 		if (t == LUA_TNUMBER)
 			lnsl_fielderror(L, arg, field, "number has no integer representation");
@@ -326,10 +327,8 @@ int lnsl_optnumber(lua_State *L, int arg, const char *field,
 	int t = getfield(L, arg, field);
 	lua_Number v;
 
-	if (t == LUA_TNIL) {
-		lua_pop(L, 1);
+	if (t == LUA_TNIL)
 		return 0;
-	}
 	if (t != LUA_TNUMBER)
 		typeerror(L, arg, field, "number");
 	v = lua_tonumber(L, -1);
@@ -346,10 +345,8 @@ int lnsl_optboolean(lua_State *L, int arg, const char *field, int *out)
 {
 	int t = getfield(L, arg, field);
 
-	if (t == LUA_TNIL) {
-		lua_pop(L, 1);
+	if (t == LUA_TNIL)
 		return 0;
-	}
 	if (t != LUA_TBOOLEAN)
 		typeerror(L, arg, field, "boolean");
 	*out = lua_toboolean(L, -1);
@@ -362,10 +359,8 @@ int lnsl_optns(lua_State *L, int arg, const char *field, struct nsl_ns **out)
 	int t = getfield(L, arg, field);
 	struct nsl_ns *ns;
 
-	if (t == LUA_TNIL) {
-		lua_pop(L, 1);
+	if (t == LUA_TNIL)
 		return 0;
-	}
 	ns = luaL_testudata(L, -1, LNSL_NAMESPACE);
 	if (!ns)
 		typeerror(L, arg, field, LNSL_NAMESPACE);
