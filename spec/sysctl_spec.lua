@@ -193,6 +193,33 @@ describe("ns:sysctl_get and ns:sysctl_set", function()
     assert.has_error(function() ns:sysctl_get("net.ipv4.ip_forward") end)
   end)
 
+  -- The engine looks /proc/sys/net up through procfs instances of its own,
+  -- a fresh one every 64 lookups (sysctl.c): across several of them every
+  -- namespace still reads and writes its own values, and no mount appears.
+  it("give each of many fresh namespaces its own values, with no mount left behind", function()
+    local function mounts()
+      local f = assert(io.open("/proc/self/mountinfo"))
+      local s = f:read("a")
+      f:close()
+      return select(2, s:gsub("\n", ""))
+    end
+    local before = mounts()
+    local many, names = {}, {}
+    for i = 1, 150 do
+      many[i], names[i] = T.ns("many" .. i)
+      many[i]:sysctl_set { ["net.ipv4.ip_forward"] = i % 2, ["net.ipv4.icmp_ratemask"] = i }
+    end
+    for i = 1, 150 do
+      assert.are.equal(tostring(i % 2), many[i]:sysctl_get("net.ipv4.ip_forward"))
+      assert.are.equal(tostring(i), many[i]:sysctl_get("net.ipv4.icmp_ratemask"))
+    end
+    for _, i in ipairs { 1, 64, 65, 150 } do
+      assert.are.equal(tostring(i), inside(names[i], "net/ipv4/icmp_ratemask"))
+    end
+    -- The namespaces' own bind mounts, and nothing else.
+    assert.are.equal(before + 150, mounts())
+  end)
+
   it("keep open fds flat over repeated calls, failed ones too", function()
     local ns = T.ns("fds")
     local function round()

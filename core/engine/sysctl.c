@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 
 #include "namespace.h"
 #include "nsenter.h"
@@ -52,18 +53,81 @@ int nsl_sysctl_path(const char *key, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Where /proc/sys/net is looked up. The kernel keeps one "net" dentry under
+ * /proc/sys per namespace that has been looked at, all with the same parent
+ * and name, so all in one dcache hash chain: each first lookup in a
+ * namespace walks past every other namespace's (proc_sys_compare: 1 ms each
+ * with 3000 namespaces, 40% of a 3000-host lab's up). A procfs instance of
+ * our own (fsopen/fsmount, detached: no mount appears anywhere) has dentries
+ * of its own, so its chain holds only the namespaces looked at through it;
+ * a fresh instance every PRIVATE_USES lookups keeps that short (0.03 ms a
+ * namespace, flat up to 6000, against 1.1 ms at 3000 through /proc). Where
+ * the kernel refuses a new instance (before 5.2, or a container that may not
+ * mount proc), /proc is used as before. Only the thread that runs Lua calls
+ * this (the listener and throughput threads touch no sysctl).
+ */
+#define PRIVATE_USES 64
+
+static int private_proc = -1;	/* the detached procfs mount, or -1 */
+static int private_uses;
+static int private_refused;	/* the kernel said no once: /proc from then on */
+
+static int new_private_proc(void)
+{
+	int fs, mnt = -1;
+
+	if ((fs = fsopen("proc", FSOPEN_CLOEXEC)) < 0)
+		return -1;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	close(fs);
+	return mnt;
+}
+
+void nsl_sysctl_forget(void)
+{
+	if (private_proc >= 0)
+		close(private_proc);
+	private_proc = -1;
+	private_uses = 0;
+}
+
+/* /proc/sys/net of the namespace the thread is in now, as a directory fd. */
+static int open_sys_net(void)
+{
+	if (!private_refused && (private_proc < 0 || private_uses >= PRIVATE_USES)) {
+		nsl_sysctl_forget();
+		/* Out of fds or memory is this moment's; anything else, the kernel's answer. */
+		if ((private_proc = new_private_proc()) < 0 && errno != EMFILE && errno != ENFILE && errno != ENOMEM)
+			private_refused = 1;
+	}
+	if (private_proc >= 0) {
+		private_uses++;
+		return openat(private_proc, "sys/net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return open(PROC_SYS "net", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+#define NET_PREFIX (sizeof PROC_SYS "net/" - 1)	/* of a path from nsl_sysctl_path */
+
 /* The file opened inside the namespace; the fd keeps referring to it. */
 static int open_in(struct nsl_ns *ns, const char *key, int flags)
 {
 	char path[512];
-	int fd, err;
+	int dir, fd, err;
 
 	if ((err = nsl_sysctl_path(key, path, sizeof path)) < 0)
 		return err;
 	if ((err = nsl_enter(ns->fd)) < 0)
 		return err;
-	fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
-	err = fd < 0 ? -errno : fd;
+	if ((dir = open_sys_net()) < 0) {
+		err = -errno;
+	} else {
+		fd = openat(dir, path + NET_PREFIX, flags | O_CLOEXEC | O_NOFOLLOW);
+		err = fd < 0 ? -errno : fd;
+		close(dir);
+	}
 	nsl_leave();
 	return err;
 }
@@ -116,7 +180,6 @@ int nsl_sysctl_set(struct nsl_ns *ns, const char *key, const char *value, size_t
 	return err;
 }
 
-#define PROC_SYS_NET PROC_SYS "net/"
 #define PATH_MAX_LEN 512
 
 int nsl_sysctl_set_many(struct nsl_ns *ns, const struct nsl_sysctl_kv *v, int n, int *failed)
@@ -139,11 +202,10 @@ int nsl_sysctl_set_many(struct nsl_ns *ns, const struct nsl_sysctl_kv *v, int n,
 	}
 	if ((err = nsl_enter(ns->fd)) < 0)
 		goto out;
-	dir = open(PROC_SYS_NET, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
+	if ((dir = open_sys_net()) < 0)
 		err = -errno;
 	for (; dir >= 0 && opened < n; opened++) {
-		fd[opened] = openat(dir, path[opened] + sizeof PROC_SYS_NET - 1, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd[opened] = openat(dir, path[opened] + NET_PREFIX, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd[opened] < 0) {
 			err = -errno;
 			*failed = opened;

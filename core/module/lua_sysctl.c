@@ -151,8 +151,24 @@ static const luaL_Reg methods[] = {
 	{ NULL, NULL }
 };
 
+/* The sentinel's __gc: runs when the state that loaded the module closes. */
+static int forget(lua_State *L)
+{
+	(void)L;
+	nsl_sysctl_forget();
+	return 0;
+}
+
 void lnsl_open_sysctl(lua_State *L, int module, int methodtab)
 {
 	(void)module;
 	lnsl_setfuncs(L, methodtab, methods);
+	/* The engine keeps an fd for its sysctl lookups: a registry value whose
+	 * finalizer closes it, so a closed Lua state leaves no fd open. */
+	lua_newuserdatauv(L, 1, 0);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, forget);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, "netns.sysctl.forget");
 }
