@@ -37,6 +37,9 @@ local t0 = netns.now()
 l:up()
 local t1 = netns.now()
 io.stderr:write(("after up: VmHWM %.1f MiB, Lua %.1f MiB\n"):format(hwm(), collectgarbage("count") / 1024))
+local steps = {}
+for _, t in ipairs(l.timings) do steps[#steps + 1] = ("%s %.2fs"):format(t.step, t.seconds) end
+io.stderr:write("up's steps: " .. table.concat(steps, ", ") .. "\n")
 local fd_up = fds()
 local node, mac = {}, {}
 for i = 1, n do

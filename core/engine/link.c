@@ -154,29 +154,6 @@ fail:
 	return err;
 }
 
-/* Brings the link `name` in ns up, addressed by name (ifi_index 0). */
-static int bring_up(struct nsl_ns *ns, const char *name)
-{
-	struct rtnl_link *orig = NULL, *changes = NULL;
-	struct nl_sock *sk;
-	int err = -ENOMEM;
-
-	if (!(orig = rtnl_link_alloc()) || !(changes = rtnl_link_alloc()))
-		goto out;
-	rtnl_link_set_name(changes, name);
-	rtnl_link_set_flags(changes, IFF_UP);
-	if ((err = nsl_ns_sock(ns, &sk)) < 0)
-		goto out;
-	if ((err = rtnl_link_change(sk, orig, changes, 0)) < 0)
-		err = nsl_nl_err(err);
-out:
-	if (changes)
-		rtnl_link_put(changes);
-	if (orig)
-		rtnl_link_put(orig);
-	return err;
-}
-
 static int add_request(struct nsl_ns *ns, struct rtnl_link *link)
 {
 	struct nl_sock *sk;
@@ -228,7 +205,8 @@ int nsl_link_add(struct nsl_ns *ns, const struct nsl_link_spec *s, char what[NSL
 		nsl_link_del(ns, s->self.name);
 		goto out;
 	}
-	if (s->kind == NSL_LINK_VETH && s->peer.up && (err = bring_up(peer_ns, s->peer.name)) < 0) {
+	if (s->kind == NSL_LINK_VETH && s->peer.up &&
+	    (err = nsl_link_set(peer_ns, s->peer.name, &(struct nsl_link_change){ .up = 1 }, NULL)) < 0) {
 		set_what(what, "bring up \"%s\" in %s", s->peer.name, peer_ns->label);
 		nsl_link_del(ns, s->self.name);	/* takes the far end with it */
 	}
@@ -273,9 +251,11 @@ static int build_changes(struct nsl_ns *ns, const struct nsl_link_change *c,
 }
 
 /*
- * One RTM_NEWLINK for the link's index: the kernel applies the namespace move
- * first, then address, mtu, name, alias, master and last the flags, so "move,
- * rename, enslave and bring up" works as one request.
+ * One RTM_NEWLINK: the kernel applies the namespace move first, then
+ * address, mtu, name, alias, master and last the flags, so "move, rename,
+ * enslave and bring up" works as one request. The link is addressed by its
+ * name (the kernel looks it up: ENODEV if there is none), except for a
+ * rename, whose request carries the new name: the index is asked for first.
  */
 int nsl_link_set(struct nsl_ns *ns, const char *name, const struct nsl_link_change *c,
 		 char what[NSL_WHAT_LEN])
@@ -291,7 +271,13 @@ int nsl_link_set(struct nsl_ns *ns, const char *name, const struct nsl_link_chan
 		goto out;
 	if ((err = nsl_ns_sock(ns, &sk)) < 0)
 		goto out;
-	if ((err = rtnl_link_get_kernel(sk, 0, name, &orig)) < 0) {
+	if (!c->rename) {
+		rtnl_link_set_name(changes, name);
+		if (!(orig = rtnl_link_alloc())) {
+			err = -ENOMEM;
+			goto out;
+		}
+	} else if ((err = rtnl_link_get_kernel(sk, 0, name, &orig)) < 0) {
 		err = nsl_nl_err(err);
 		if (err == -ENOENT)
 			err = -ENODEV;

@@ -61,7 +61,7 @@ struct nsl_ns *lnsl_checkns(lua_State *L, int idx)
 	return ns;
 }
 
-static const char *const create_keys[] = { "mark", "persist", NULL };
+static const char *const create_keys[] = { "mark", "persist", "lo_up", NULL };
 
 #define CREATE_HOOK "netns.create_hook"
 
@@ -86,22 +86,24 @@ static const char *hook_mark(lua_State *L, const char *name)
 	return mark;
 }
 
-/** netns.create(name [, {mark=string, persist=boolean}]) -> Namespace: a new
+/** netns.create(name [, {mark=string, persist=boolean, lo_up=boolean}]) -> Namespace: a new
  * named namespace, as `ip netns add`. mark (1 to 255 bytes) becomes the alias
  * of its lo before the name appears, so whoever sees the name can tell who
  * made it. Without a mark and without persist=true, the create hook (under
  * nslab: the run's, which journals the name first) gives the mark, and the
- * namespace belongs to the run. */
+ * namespace belongs to the run. lo_up=true brings its lo up in the same
+ * request as the mark (a lab does, for every namespace). */
 static int l_create(lua_State *L)
 {
 	const char *name = lnsl_checknsname(L, 1), *mark = NULL;
-	int persist = 0;
+	int persist = 0, lo_up = 0;
 	struct nsl_ns *ns;
 	int err;
 
 	if (!lua_isnoneornil(L, 2)) {
 		lnsl_checkopts(L, 2, create_keys);
 		lnsl_optboolean(L, 2, "persist", &persist);
+		lnsl_optboolean(L, 2, "lo_up", &lo_up);
 		if (lnsl_optstring(L, 2, "mark", &mark)) {
 			size_t len;
 			lua_getfield(L, 2, "mark");
@@ -116,12 +118,13 @@ static int l_create(lua_State *L)
 	ns = newns(L);
 	if ((err = nsl_ns_create_begin(ns, name)) < 0)
 		return lnsl_fail(L, err, "create namespace \"%s\"", name);
-	if (mark) {
-		struct nsl_link_change c = { .up = -1, .alias = mark };
+	/* The mark and lo's state in one request, before the name appears. */
+	if (mark || lo_up) {
+		struct nsl_link_change c = { .up = lo_up ? 1 : -1, .alias = mark };
 		char what[NSL_WHAT_LEN];
 		if ((err = nsl_link_set(ns, "lo", &c, what)) < 0) {
 			nsl_ns_create_abort(ns);
-			return lnsl_fail(L, err, "mark namespace \"%s\"", name);
+			return lnsl_fail(L, err, "%s namespace \"%s\"", mark ? "mark" : "bring up lo in", name);
 		}
 	}
 	if ((err = nsl_ns_create_commit(ns, mark)) < 0)

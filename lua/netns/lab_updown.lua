@@ -22,6 +22,21 @@ local V = require "netns.topo_validate"
 local M = {}
 M.labs = {} -- labs not yet down, in creation order
 
+-- Where up() is, for its error message (cur.step, .where, .what), and how
+-- long each step took: cur.times, {step=, seconds=} in the order the steps
+-- came, which up() leaves in l.timings (big labs: where the time goes).
+local function step(cur, name, where, what)
+  if name ~= cur.step then
+    local t = netns.now()
+    if cur.step then
+      local last = cur.times[#cur.times]
+      last.seconds = last.seconds + (t - cur.t)
+    end
+    cur.times[#cur.times + 1], cur.t = { step = name, seconds = 0 }, t
+  end
+  cur.step, cur.where, cur.what = name, where, what
+end
+
 -- up() polls link_get until links are ready; the poll is ours, not an
 -- operation of the scenario: taken from the methods table, which tracing
 -- (netns.hook_methods) leaves as it is, it is never traced.
@@ -121,8 +136,7 @@ local function wait_running(self, cur, deadline)
       end
       if #still == 0 then return end
       local e = still[1]
-      cur.step, cur.where = "carrier", e.where
-      cur.what = ("wait for %s:%s to be running"):format(e.node.name, e.name)
+      step(cur, "carrier", e.where, ("wait for %s:%s to be running"):format(e.node.name, e.name))
       error(("%d interfaces still have no carrier after %gs"):format(#still, deadline), 0)
     end
     netns.sleep(0.002)
@@ -236,8 +250,7 @@ local function teach_switches(self, cur)
     for _, pair in ipairs { { link.a, link.b }, { link.b, link.a } } do
       local e, port = pair[1], pair[2]
       if port.master and not e.master and e.up and (e.node.host or e.node).ipv6_off then
-        cur.step, cur.where = "switches", link.where
-        cur.what = ("read the MAC of %s:%s"):format(e.node.name, e.name)
+        step(cur, "switches", link.where, ("read the MAC of %s:%s"):format(e.node.name, e.name))
         local mac = e.mac or link_get(e.node.ns, e.name).mac
         add(port.node, port.name, mac)
         for _, r in ipairs(routes(port.node)) do add(r.switch, r.port, mac) end
@@ -247,28 +260,24 @@ local function teach_switches(self, cur)
   for _, sw in ipairs(order) do
     local list = entries[sw]
     table.sort(list, function(x, y) return x.dev < y.dev end) -- one port lookup each
-    cur.step, cur.where = "switches", sw.where
-    cur.what = ("tell %s where %d silent interfaces are"):format(sw.name, #list)
+    step(cur, "switches", sw.where, ("tell %s where %d silent interfaces are"):format(sw.name, #list))
     sw.ns:fdb_add_many(list)
   end
 end
 
 local function build(self, nodes, cur)
   local j, made = self.journal, self.made
-  local function step(name, where, what) cur.step, cur.where, cur.what = name, where, what end
 
   for _, node in ipairs(nodes) do
-    step("namespaces", node.where, ("create namespace %s"):format(node.nsname))
+    step(cur, "namespaces", node.where, ("create namespace %s"):format(node.nsname))
     -- The mark (alias "nslab:<journal id>" on lo) is set before the name
     -- appears, so a namespace under this name is ours exactly when it carries
     -- the mark, even if this process is killed right here; and no signal
     -- comes between its creation and its record.
     netns.uninterruptible(function()
-      node.ns = netns.create(node.nsname, { mark = j.mark })
+      node.ns = netns.create(node.nsname, { mark = j.mark, lo_up = true })
       made[#made + 1] = { kind = "ns", node = node }
     end)
-    step("namespaces", node.where, ("bring up lo in %s"):format(node.nsname))
-    node.ns:link_set("lo", { up = true })
     -- The lab's own sysctls, in one visit of the namespace (a lookup under
     -- /proc/sys/net costs more the more namespaces exist: sysctl.h).
     local own = {}
@@ -292,7 +301,7 @@ local function build(self, nodes, cur)
     node.ipv6_off = ipv6_off(self, node, #nodes)
     if node.ipv6_off then own["net.ipv6.conf.default.disable_ipv6"] = 1 end
     if next(own) then
-      step("namespaces", node.where, ("the lab's sysctls in %s"):format(node.nsname))
+      step(cur, "namespaces", node.where, ("the lab's sysctls in %s"):format(node.nsname))
       node.ns:sysctl_set(own)
     end
   end
@@ -302,7 +311,7 @@ local function build(self, nodes, cur)
   for _, node in ipairs(self.order) do
     local br = node.bridge
     if br then
-      step("bridges", node.where, ("bridge %s in %s"):format(br.name, node.nsname))
+      step(cur, "bridges", node.where, ("bridge %s in %s"):format(br.name, node.nsname))
       -- Snooping off: with it, the bridge may drop the first IPv6 neighbour
       -- solicitation (about 2 runs in 100); a lab must behave the same every run.
       node.ns:link_add { name = br.name, kind = "bridge", mtu = br.mtu, mac = br.mac, up = true,
@@ -311,20 +320,23 @@ local function build(self, nodes, cur)
   end
   for _, link in ipairs(self.links) do
     local a, b = link.a, link.b
-    step("links", link.where, ("veth %s:%s - %s:%s"):format(a.node.name, a.name, b.node.name, b.name))
+    step(cur, "links", link.where, ("veth %s:%s - %s:%s"):format(a.node.name, a.name, b.node.name, b.name))
+    -- The far end comes up in the link's own call where it needs nothing
+    -- else (a host's end); a switch's end is enslaved and brought up in one
+    -- request of its own.
     a.node.ns:link_add {
       name = a.name, kind = "veth", mtu = a.mtu, mac = a.mac, up = a.up, master = a.master,
-      peer = { name = b.name, ns = b.node.ns, mac = b.mac, mtu = b.mtu },
+      peer = { name = b.name, ns = b.node.ns, mac = b.mac, mtu = b.mtu, up = (b.up and not b.master) or nil },
     }
     made[#made + 1] = { kind = "link", link = link }
-    if b.master or b.up then
+    if b.master then
       b.node.ns:link_set(b.name, { master = b.master, up = b.up or nil })
     end
   end
   for _, link in ipairs(self.links) do
     for _, e in ipairs({ link.a, link.b }) do
       if e.impair then
-        step("impairments", link.where, ("qdisc on %s:%s"):format(e.node.name, e.name))
+        step(cur, "impairments", link.where, ("qdisc on %s:%s"):format(e.node.name, e.name))
         e.node.ns:qdisc_set(e.name, e.impair)
       end
     end
@@ -332,27 +344,27 @@ local function build(self, nodes, cur)
   for _, node in ipairs(self.order) do
     for _, ifc in ipairs(node.ifaces) do
       for i, a in ipairs(ifc.parsed) do
-        step("addresses", ifc.where, ("address %s on %s:%s"):format(ifc.addrs[i], node.name, ifc.name))
+        step(cur, "addresses", ifc.where, ("address %s on %s:%s"):format(ifc.addrs[i], node.name, ifc.name))
         node.ns:addr_add(ifc.name, ifc.addrs[i], a.family == "inet6" and { nodad = true } or nil)
       end
     end
   end
   for _, node in ipairs(nodes) do
     for _, r in ipairs(node.resolved) do
-      step("routes", r.where, ("route %s%s on %s"):format(r.dst, r.via and (" via " .. r.via) or "", node.name))
+      step(cur, "routes", r.where, ("route %s%s on %s"):format(r.dst, r.via and (" via " .. r.via) or "", node.name))
       apply_route(node, r)
     end
   end
   for _, node in ipairs(nodes) do
     for _, s in ipairs(node.sysctls) do
-      step("sysctls", s.where, ("sysctl %s=%s on %s"):format(s.key, s.value, node.name))
+      step(cur, "sysctls", s.where, ("sysctl %s=%s on %s"):format(s.key, s.value, node.name))
       node.ns:sysctl_set(s.key, s.value)
     end
   end
   for _, node in ipairs(nodes) do
     if #node.etcs > 0 then
       local dir = etcdir(node)
-      step("etc", node.etcs[1].where, "create " .. dir)
+      step(cur, "etc", node.etcs[1].where, "create " .. dir)
       assert(journal.mkdir("/etc/netns"))
       -- Journalled before it exists (a kill in between must not leave it
       -- unknown), recorded with it (no signal in between).
@@ -363,7 +375,7 @@ local function build(self, nodes, cur)
       end)
       for _, e in ipairs(node.etcs) do
         local path = dir .. "/" .. e.file
-        step("etc", e.where, "write " .. path)
+        step(cur, "etc", e.where, "write " .. path)
         made[#made + 1] = { kind = "etc", path = path }
         local f = assert(io.open(path, "wb"))
         f:write(e.text)
@@ -373,8 +385,11 @@ local function build(self, nodes, cur)
   end
   -- 5 s, and more for big labs: a loaded machine sets carrier on 20,000
   -- links in seconds, not milliseconds.
+  step(cur, "carrier", self.where, "wait for every link to be running")
   wait_running(self, cur, 5 + #self.links / 1000)
   teach_switches(self, cur)
+  step(cur, "up", self.where, "")
+  cur.times[#cur.times] = nil
 end
 
 -- Raises (a LabError at the declaration's line) unless every name is free.
@@ -436,8 +451,9 @@ function M.up(self)
     self.journal, self.made, self.state = j, {}, "starting"
     register(self)
   end)
-  local cur = {}
+  local cur = { times = {} }
   local ok, err = pcall(build, self, nodes, cur)
+  self.timings = cur.times
   if ok then
     self.state = "up"
     return self

@@ -423,11 +423,15 @@ local module_fns = {
       return p[1] and p[4] and exec(p[1], probe_argv(p[2], p[3], p[4], merged(p[5], o)))
     end)
   end,
-  -- A mark is set on lo before the name appears; after it, as a command.
+  -- A mark is set on lo (and lo brought up, with lo_up) before the name
+  -- appears; after it, as a command.
   create = function(name, o)
     local lines = { join{ "ip", "netns", "add", name } }
-    if type(o) == "table" and o.mark then
-      lines[2] = join{ "ip", "-n", name, "link", "set", "dev", "lo", "alias", o.mark }
+    if type(o) == "table" and (o.mark or o.lo_up) then
+      local cmd = { "ip", "-n", name, "link", "set", "dev", "lo" }
+      if o.lo_up then cmd[#cmd + 1] = "up" end
+      if o.mark then cmd[#cmd + 1] = "alias"; cmd[#cmd + 1] = o.mark end
+      lines[2] = join(cmd)
     end
     return lines
   end,
