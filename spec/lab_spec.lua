@@ -61,9 +61,20 @@ describe("lab up and down", function()
       l:host("ns" .. i)
       l:link(("ns%d 192.0.2.%d/24"):format(i, i), "bridge")
     end
+    local t0 = netns.now()
     l:up()
+    local took = netns.now() - t0
     local ports = T.ipj("-n", l.prefix .. "bridge", "link", "show", "master", "br0")
     assert.are.equal(3, #ports)
+    -- Each step of up, timed, in the order they ran.
+    local steps, sum = {}, 0
+    for _, t in ipairs(l.timings) do
+      steps[#steps + 1] = t.step
+      assert.is_true(t.seconds >= 0, t.step)
+      sum = sum + t.seconds
+    end
+    assert.are.same({ "namespaces", "bridges", "links", "addresses", "carrier" }, steps)
+    assert.is_true(sum <= took, ("%g > %g"):format(sum, took))
     assert.is_true(l.nodes.ns1:ping("192.0.2.3", { count = 3, interval = 0.2, timeout = 3 }).ok)
     l:down()
     assert.are.same({}, listed(l.prefix))

@@ -16,10 +16,7 @@ local function ifnames(nsname)
   return table.concat(t, " ")
 end
 
-local function has(list, x)
-  for _, v in ipairs(list or {}) do if v == x then return true end end
-  return false
-end
+local has = T.has
 
 -- Adds a link of a kind this kernel may lack (dummy, vlan, vxlan): on
 -- EOPNOTSUPP it tries modprobe, and marks the test pending if that fails.

@@ -43,10 +43,26 @@ describe("netns namespaces", function()
     assert.are.equal("nslab:test-mark", ns:link_get("lo").alias)
   end)
 
+  it("can be created with its lo up, marked or not, seen from outside", function()
+    for i, opts in ipairs { { lo_up = true, mark = "nslab:test-up" }, { lo_up = true, persist = true } } do
+      local name = T.name("loup" .. i)
+      T.track(name)
+      netns.create(name, opts)
+      local lo = T.ipj("-n", name, "link", "show", "lo")[1]
+      assert.is_truthy(T.has(lo.flags, "UP"), name)
+      assert.are.equal(opts.mark, lo.ifalias)
+    end
+    -- And without it, lo stays down, as ip netns add leaves it.
+    local name = T.name("lodown")
+    T.track(name)
+    netns.create(name, { persist = true })
+    assert.is_falsy(T.has(T.ipj("-n", name, "link", "show", "lo")[1].flags, "UP"))
+  end)
+
   it("refuses a bad mark or option before creating anything", function()
     local name = T.name("badmark")
     for _, opts in ipairs { { mark = "" }, { mark = ("m"):rep(256) }, { mark = "a\0b" },
-                            { mark = 7 }, { colour = "red" } } do
+                            { mark = 7 }, { colour = "red" }, { lo_up = "yes" } } do
       local ok, e = pcall(netns.create, name, opts)
       assert.is_false(ok)
       assert.matches("bad argument #2", e, 1, true)

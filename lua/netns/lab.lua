@@ -435,7 +435,7 @@ function Lab:listen(x, opts)
   if not node then error(("bad argument #1 to 'listen' (unknown node '%s')"):format(tostring(x)), 2) end
   if not node.ns or node.ns.closed then error(("node '%s' is not up"):format(node.name), 2) end
   local l = node.ns:listen(opts)
-  self.listeners = self.listeners or setmetatable({}, { __mode = "k" })
+  self.listeners = self.listeners or {} -- held until teardown: the doc promises it closes them
   self.listeners[l] = true
   return l
 end
