@@ -6,7 +6,8 @@
 -- pairs (the kernel's shared neighbour table holds 1024 dynamic entries
 -- host-wide), then down.
 -- Prints key=value: up, neigh, ping, pairs, reached, down (seconds), fds (the
--- most this process had open), rss_mib (VmHWM), namespaces.
+-- most this process had open), rss_mib (VmHWM), namespaces, steps (up's
+-- steps, l.timings: step:seconds,...).
 local netns = require "netns"
 local lab = require "netns.lab"
 
@@ -38,8 +39,7 @@ l:up()
 local t1 = netns.now()
 io.stderr:write(("after up: VmHWM %.1f MiB, Lua %.1f MiB\n"):format(hwm(), collectgarbage("count") / 1024))
 local steps = {}
-for _, t in ipairs(l.timings) do steps[#steps + 1] = ("%s %.2fs"):format(t.step, t.seconds) end
-io.stderr:write("up's steps: " .. table.concat(steps, ", ") .. "\n")
+for _, t in ipairs(l.timings) do steps[#steps + 1] = ("%s:%.2f"):format(t.step, t.seconds) end
 local fd_up = fds()
 local node, mac = {}, {}
 for i = 1, n do
@@ -63,6 +63,6 @@ for _, p in ipairs(detail.pairs or {}) do if p.ok then reached = reached + 1 end
 local nsn = #l:namespaces()
 l:down()
 local t4 = netns.now()
-print(("up=%.3f neigh=%.3f ping=%.3f pairs=%d reached=%d ok=%s down=%.3f fds=%d rss_mib=%.1f namespaces=%d")
+print(("up=%.3f neigh=%.3f ping=%.3f pairs=%d reached=%d ok=%s down=%.3f fds=%d rss_mib=%.1f namespaces=%d steps=%s")
   :format(t1 - t0, t2 - t1, t3 - t2, detail.pairs and #detail.pairs or -1, reached, tostring(ok),
-          t4 - t3, math.max(fd_up, fds()), hwm(), nsn))
+          t4 - t3, math.max(fd_up, fds()), hwm(), nsn, table.concat(steps, ",")))

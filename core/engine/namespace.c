@@ -17,6 +17,7 @@
 #include "namespace.h"
 #include "netlink.h"
 #include "nsenter.h"
+#include "prefetch.h"
 
 static void ns_init(struct nsl_ns *ns)
 {
@@ -86,7 +87,7 @@ out:
 int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 {
 	char path[PATH_MAX];
-	int err;
+	int err, nlfd;
 
 	ns_init(ns);
 	if ((err = path_of(path, sizeof path, name)) < 0)
@@ -99,6 +100,11 @@ int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 	 * only to find the name taken. */
 	if (access(path, F_OK) == 0)
 		return -EEXIST;
+	/* One made ahead on the prefetch thread, with its socket, if any. */
+	if ((err = nsl_prefetch_take(&ns->fd, &nlfd)) == 0) {
+		nsl_nl_adopt(&ns->nl, nlfd);	/* not fatal: made on first use */
+		goto named;
+	}
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
 	ns->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -111,6 +117,7 @@ int nsl_ns_create_begin(struct nsl_ns *ns, const char *name)
 	nsl_leave();
 	if (err)
 		return err;
+named:
 	snprintf(ns->name, sizeof ns->name, "%s", name);
 	snprintf(ns->label, sizeof ns->label, "%s", name);
 	return 0;

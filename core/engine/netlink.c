@@ -173,7 +173,16 @@ int nsl_nl_sock_here(struct nsl_nl *nl)
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
-	return install(nl, fd);
+	return nsl_nl_adopt(nl, fd);
+}
+
+int nsl_nl_adopt(struct nsl_nl *nl, int fd)
+{
+	if (nl->sk) {
+		close(fd);
+		return 0;
+	}
+	return install(nl, fd);	/* wrap() closes fd when it fails */
 }
 
 int nsl_nl_dump_msg(struct nl_sock *sk, struct nl_msg *msg,

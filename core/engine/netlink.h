@@ -39,6 +39,9 @@ void nsl_nl_close(struct nsl_nl *nl);
 /* Gives nl its socket, made in the namespace the thread is in now: for the
  * creator of a namespace, which is inside it anyway (saves two setns). */
 int nsl_nl_sock_here(struct nsl_nl *nl);
+/* Gives nl the NETLINK_ROUTE socket fd, made in nl's namespace by someone
+ * else (prefetch.h); fd is nl's (or closed) whatever the outcome. */
+int nsl_nl_adopt(struct nsl_nl *nl, int fd);
 
 /* -errno for a negative libnl return: the errno of the kernel's NLMSG_ERROR
  * when one was received since nsl_nl_sock(), else libnl's code mapped. */

@@ -165,10 +165,5 @@ void lnsl_open_sysctl(lua_State *L, int module, int methodtab)
 	lnsl_setfuncs(L, methodtab, methods);
 	/* The engine keeps an fd for its sysctl lookups: a registry value whose
 	 * finalizer closes it, so a closed Lua state leaves no fd open. */
-	lua_newuserdatauv(L, 1, 0);
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, forget);
-	lua_setfield(L, -2, "__gc");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, "netns.sysctl.forget");
+	lnsl_on_close(L, "netns.sysctl.forget", forget);
 }

@@ -502,3 +502,13 @@ int lnsl_checksignal(lua_State *L, int arg, int def)
 	}
 	return luaL_argerror(L, arg, lua_pushfstring(L, "unknown signal %s", lnsl_quotez(L, s)));
 }
+
+void lnsl_on_close(lua_State *L, const char *key, lua_CFunction fn)
+{
+	lua_newuserdatauv(L, 1, 0);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, fn);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, key);
+}

@@ -31,6 +31,10 @@ int lnsl_fail(lua_State *L, int err, const char *fmt, ...);
 /* Registers the netns.Error metatable. */
 void lnsl_open_error(lua_State *L);
 
+/* Calls fn when the Lua state closes (a registry value under key whose
+ * finalizer it is): for what the engine keeps process-wide. */
+void lnsl_on_close(lua_State *L, const char *key, lua_CFunction fn);
+
 /* Sets up the metatable tname for handles: close as __gc and __close,
  * tostring, and index (a closure over the table at methods) as __index. */
 void lnsl_handle_type(lua_State *L, const char *tname, lua_CFunction close,
