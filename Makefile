@@ -4,7 +4,7 @@
 #   make             build build/netns.so and build/nslab
 #   make demo        install missing Debian packages, build, run examples/two_hosts.lua
 #   make test        install missing Debian packages, build, run every spec (busted, via prove)
-#   make test-vm     the same specs inside a qemu guest on Debian's stock kernel
+#   make test-vm     the same specs in qemu guests on Debian's stock kernel
 #   make bench       build and run the benchmarks under bench/
 #   make leak-check  valgrind over a scenario that uses every area
 #   make install     PREFIX=/usr/local DESTDIR=   (make uninstall removes exactly that)
@@ -112,11 +112,12 @@ check: all
 	  prove --exec '$(LUA) /usr/bin/busted -o TAP' $(CHECK_SPECS)
 
 # The same suite in a qemu guest booted with Debian's stock kernel, which has
-# what this machine's may lack (netem, dummy, vlan, vrf, bonding as modules):
-# tools/vm-run, kernel cache in /var/cache/nslab-vm.
+# what this machine's may lack (netem, dummy, vlan, vrf, bonding as modules),
+# split over two guests side by side (tools/vm-test over tools/vm-run); kernel
+# cache in /var/cache/nslab-vm.
 test-vm: deps all
 	@tools/install-deps vm
-	tools/vm-run $(MAKE) --no-print-directory test B=$(B) SPECS="$(SPECS)"
+	B=$(B) tools/vm-test $(SPECS)
 
 bench: deps all
 	B=$(B) tools/run-bench

@@ -377,6 +377,29 @@ local function tree_section()
 end
 
 ---------------------------------------------------------------------------
+-- The first /proc/sys/net lookup in each of many new namespaces, through
+-- /proc and through a procfs instance of one's own (what the module does).
+local function procsys_section()
+  local n = tonumber(env("BENCH_PROCSYS") or (quick and 1000 or 3000))
+  note("bench: /proc/sys/net lookups in %d namespaces", n)
+  local out = sh(("%s/bench/procsys_lookup %d 2>>%s"):format(B, n, log))
+  local rows, by_k, total = {}, {}, {}
+  for way, k, ms in out:gmatch("(%a+) (%d+) ([%d%.]+)") do
+    if not by_k[k] then by_k[k] = { k = k }; rows[#rows + 1] = by_k[k] end
+    by_k[k][way] = ms
+  end
+  for way, s in out:gmatch("(%a+) total ([%d%.]+)") do total[way] = s end
+  say("")
+  say("### The first sysctl lookup in each of %d new namespaces (`bench/procsys_lookup.c`)", n)
+  say("")
+  if not total.private then say("failed (see %s)", log) return end
+  say("| namespaces so far | through /proc, ms each | through a procfs of its own, ms each |")
+  say("|---|---|---|")
+  for _, r in ipairs(rows) do say("| %s | %s | %s |", r.k, r.proc or "?", r.private or "?") end
+  say("| total (with unshare) | %s s | %s s |", total.proc or "?", total.private)
+end
+
+---------------------------------------------------------------------------
 -- An impairment (a rate limit) on every link of a lab: the lab layer and the
 -- module against tc once per link end and tc -batch, interleaved in one process.
 local function impair_section()
@@ -461,6 +484,7 @@ if env("BENCH_CYCLE") ~= "0" then cycle_section() end
 if env("BENCH_MATRIX") ~= "0" then matrix_section() end
 if env("BENCH_PING") ~= "0" then ping_section() end
 if env("BENCH_TREE") ~= "0" then tree_section() end
+if env("BENCH_PROCSYS") ~= "0" then procsys_section() end
 if env("BENCH_IMPAIR") ~= "0" then impair_section() end
 if env("BENCH_PROBES") ~= "0" then probes_section() end
 local f = io.open(B .. "/bench/results.md", "w")

@@ -59,6 +59,35 @@ describe("netns namespaces", function()
     assert.is_falsy(T.has(T.ipj("-n", name, "link", "show", "lo")[1].flags, "UP"))
   end)
 
+  it("can be made ahead on a thread (netns.prefetch): each a fresh namespace, nothing left after", function()
+    local fds = T.fds()
+    local function threads()
+      return #netns.readdir("/proc/self/task")
+    end
+    local home = netns.open_pid(T.pid)
+    netns.prefetch(5)
+    local seen = { [home:id()] = true }
+    for i = 1, 3 do
+      local name = T.name("pre" .. i)
+      T.track(name)
+      local ns = netns.create(name, { mark = "nslab:test-pre", lo_up = true })
+      assert.is_nil(seen[ns:id()], "a namespace handed out twice, or the caller's")
+      seen[ns:id()] = true
+      -- A namespace of its own: lo up and marked, its own address space.
+      ns:link_add { name = "d0", kind = "veth", peer = { name = "d1" } }
+      assert.are.equal("nslab:test-pre", T.ipj("-n", name, "link", "show", "lo")[1].ifalias)
+      assert.are.equal(1, #T.ipj("-n", name, "link", "show", "d0"))
+      ns:close()
+    end
+    home:close()
+    netns.prefetch(0) -- the two nobody took go with the thread
+    assert.are.equal(1, threads())
+    assert.are.equal(fds, T.fds())
+    -- Bad counts are argument errors.
+    assert.has_error(function() netns.prefetch(-1) end)
+    assert.has_error(function() netns.prefetch("x") end)
+  end)
+
   it("refuses a bad mark or option before creating anything", function()
     local name = T.name("badmark")
     for _, opts in ipairs { { mark = "" }, { mark = ("m"):rep(256) }, { mark = "a\0b" },
