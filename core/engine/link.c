@@ -177,9 +177,7 @@ int nsl_link_add(struct nsl_ns *ns, const struct nsl_link_spec *s, char what[NSL
 		set_what(what, "%s \"%s\"", s->kind == NSL_LINK_VXLAN ? "dev" : "link", s->parent);
 		return err;
 	}
-	if (s->master_index > 0)
-		master = s->master_index;
-	else if (s->master && (err = ifindex_of(ns, s->master, &master)) < 0) {
+	if (s->master && (err = ifindex_of(ns, s->master, &master)) < 0) {
 		set_what(what, "%s \"%s\"", "master", s->master);
 		return err;
 	}
@@ -239,9 +237,7 @@ static int build_changes(struct nsl_ns *ns, const struct nsl_link_change *c,
 		rtnl_link_set_ifalias(changes, c->alias);
 	if (c->move_to)
 		rtnl_link_set_ns_fd(changes, c->move_to->fd);
-	if (c->master_index > 0) {
-		rtnl_link_set_master(changes, c->master_index);
-	} else if (c->master && c->master[0] == '\0') {
+	if (c->master && c->master[0] == '\0') {
 		rtnl_link_set_master(changes, 0);
 	} else if (c->master) {
 		struct nsl_ns *where = c->move_to ? c->move_to : ns;

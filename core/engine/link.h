@@ -68,7 +68,6 @@ struct nsl_link_spec {
 	struct nsl_link_end self;
 	struct nsl_link_end peer;	/* veth only */
 	const char *master;	/* bridge to enslave to, or NULL */
-	int master_index;	/* or its index (> 0): no lookup */
 	const char *parent;	/* vlan/macvlan: the lower link; vxlan: dev */
 	uint32_t id;		/* vlan id or vxlan vni */
 	const char *mode;	/* macvlan mode (one of nsl_macvlan_modes) or NULL */
@@ -89,7 +88,6 @@ struct nsl_link_change {
 	unsigned char mac[6];
 	const char *rename;	/* new name or NULL */
 	const char *master;	/* NULL leave, "" release from its master */
-	int master_index;	/* > 0: the master by index (no lookup) */
 	struct nsl_ns *move_to;	/* NULL: stay */
 	const char *alias;	/* NULL leave, "" clear */
 };

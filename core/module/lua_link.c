@@ -9,7 +9,6 @@
  * `add veth a/b in ns1: File exists (EEXIST)`.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
@@ -213,31 +212,6 @@ static void check_bridge(lua_State *L, struct nsl_bridge_opts *o)
 	}
 }
 
-/* master = "br0" | an interface index (an integer > 0, e.g. link_get's
- * index: no lookup by name) | false (only where with_false: release). */
-static void check_master(lua_State *L, int idx, const char **name, int *index, int with_false)
-{
-	int t = lua_getfield(L, idx, "master");
-
-	if (with_false && t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
-		*name = "";
-	} else if (t == LUA_TNUMBER) {
-		lua_Integer i = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
-		if (i <= 0 || i > INT_MAX)
-			lnsl_fielderror(L, idx, "master", "an interface index must be an integer above 0");
-		*index = (int)i;
-	} else if (t != LUA_TNIL && t != LUA_TSTRING) {
-		lnsl_fielderror(L, idx, "master", lua_pushfstring(L, "%s expected, got %s",
-								with_false ? "interface name, index or false"
-									   : "interface name or index",
-								t == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false")
-										  : luaL_typename(L, -1)));
-	}
-	lua_pop(L, 1);
-	if (t == LUA_TSTRING)
-		lnsl_optifname(L, idx, "master", name);
-}
-
 static void check_add(lua_State *L, struct nsl_link_spec *s)
 {
 	lua_Integer id;
@@ -248,7 +222,7 @@ static void check_add(lua_State *L, struct nsl_link_spec *s)
 	s->kind = (enum nsl_link_kind)check_choice(L, 2, "kind", nsl_link_kinds, "kind", 1);
 	check_kind_fields(L, s->kind);
 	check_end(L, 2, "", &s->self);
-	check_master(L, 2, &s->master, &s->master_index, 0);
+	lnsl_optifname(L, 2, "master", &s->master);
 	lnsl_optifname(L, 2, "link", &s->parent);
 	switch (s->kind) {
 	case NSL_LINK_VETH:
@@ -305,13 +279,21 @@ static int m_link_add(lua_State *L)
 	return 0;
 }
 
-/* master (check_master); alias = a string of at most 255 bytes. */
+/* master = "br0" | false; alias = a string of at most 255 bytes. */
 static void check_set_strings(lua_State *L, struct nsl_link_change *c)
 {
 	size_t len;
 	const char *s;
+	int t = lua_getfield(L, 3, "master");
 
-	check_master(L, 3, &c->master, &c->master_index, 1);
+	if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+		c->master = "";
+	else if (t != LUA_TNIL && t != LUA_TSTRING)
+		lnsl_fielderror(L, 3, "master", lua_pushfstring(L, "interface name or false expected, got %s",
+								t == LUA_TBOOLEAN ? "true" : luaL_typename(L, -1)));
+	lua_pop(L, 1);
+	if (t == LUA_TSTRING)
+		lnsl_optifname(L, 3, "master", &c->master);
 	if (lnsl_optstring(L, 3, "alias", &s)) {
 		lua_getfield(L, 3, "alias");
 		lua_tolstring(L, -1, &len);

@@ -320,12 +320,8 @@ local function build(self, nodes, cur)
       -- solicitation (about 2 runs in 100); a lab must behave the same every run.
       node.ns:link_add { name = br.name, kind = "bridge", mtu = br.mtu, mac = br.mac, up = true,
                          mcast_snooping = false }
-      -- Its ports are enslaved by index: a lookup by name per port was a
-      -- request per link, on a device that grows with its ports.
-      br.index = link_get(node.ns, br.name).index
     end
   end
-  local function master(e) return e.master and e.node.bridge.index end
   for _, link in ipairs(self.links) do
     local a, b = link.a, link.b
     step(cur, "links", link.where, ("veth %s:%s - %s:%s"):format(a.node.name, a.name, b.node.name, b.name))
@@ -333,12 +329,12 @@ local function build(self, nodes, cur)
     -- else (a host's end); a switch's end is enslaved and brought up in one
     -- request of its own.
     a.node.ns:link_add {
-      name = a.name, kind = "veth", mtu = a.mtu, mac = a.mac, up = a.up, master = master(a),
+      name = a.name, kind = "veth", mtu = a.mtu, mac = a.mac, up = a.up, master = a.master,
       peer = { name = b.name, ns = b.node.ns, mac = b.mac, mtu = b.mtu, up = (b.up and not b.master) or nil },
     }
     made[#made + 1] = { kind = "link", link = link }
     if b.master then
-      b.node.ns:link_set(b.name, { master = master(b), up = b.up or nil })
+      b.node.ns:link_set(b.name, { master = b.master, up = b.up or nil })
     end
   end
   for _, link in ipairs(self.links) do
