@@ -526,10 +526,14 @@ local function teardown(self)
     end
   end
   -- Closing our handles drops the last references: the kernel destroys the
-  -- namespaces, and netns.release returns when it has (RTM_DELNSID).
+  -- namespaces, and netns.release returns when it has (RTM_DELNSID). Last
+  -- made first, as the names went: a host's end goes with its veth pair, so
+  -- a switch's namespace dies last with a bridge that has no ports left.
+  -- Switches first, the kernel's cleanup took about 0.2 s instead of 0.05 s
+  -- for 200 hosts in 7 teardowns of 16, hosts first in 1 of 16.
   local held = {}
-  for _, node in ipairs(list) do
-    if handles[node] then held[#held + 1] = handles[node] end
+  for i = #list, 1, -1 do
+    if handles[list[i]] then held[#held + 1] = handles[list[i]] end
   end
   -- 10 s, and more for big labs: destroying 10,000 namespaces takes the
   -- kernel longer than that on a loaded machine.
