@@ -117,7 +117,8 @@ describe("nslab's teardown", function()
     -- Every mount (one per namespace) is held 0.5 s after it is done: the
     -- signal arrives once h1 exists, between its creation and its record.
     local j = traced("mount:delay_exit=500000", ("--prefix %s %s 7711"):format(p, LAB))
-    assert.is_true(T.wait_until(function() return netns.exists(p .. "h1") end, 20))
+    assert.is_true(T.wait_until(function() return netns.exists(p .. "h1") end, 60),
+      "h1 did not appear within 60 s (nslab under strace: each syscall stops twice)")
     os.execute("kill -INT " .. j.pid)
     local rc, out = T.finish(j)
     assert.are.equal(130, rc, out)
@@ -196,7 +197,7 @@ describe("nslab's teardown", function()
     if not have_strace then pending("strace is not installed (tools/install-deps)") return end
     local p = prefix()
     local j = traced("mkdir:delay_exit=500000", ("--prefix %s %s 7713"):format(p, LAB))
-    assert.is_true(T.wait_until(function() return journal.isdir("/etc/netns/" .. p .. "h1") end, 20))
+    assert.is_true(T.wait_until(function() return journal.isdir("/etc/netns/" .. p .. "h1") end, 60))
     os.execute("kill -9 " .. j.pid)
     T.finish(j)
     local out, rc = sh(NSLAB .. " clean")

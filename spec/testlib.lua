@@ -237,14 +237,14 @@ function T.wait_until(fn, deadline)
   return true
 end
 
--- How many fds this process has open (the directory read itself adds one,
--- the same one every time).
 -- Is x in the list (e.g. a flag in ip -j's "flags")?
 function T.has(list, x)
   for _, v in ipairs(list or {}) do if v == x then return true end end
   return false
 end
 
+-- How many fds this process has open (the directory read itself adds one,
+-- the same one every time).
 function T.fds()
   return #netns.readdir("/proc/self/fd")
 end
