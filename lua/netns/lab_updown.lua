@@ -308,7 +308,6 @@ local function build(self, nodes, cur)
       node.ns:sysctl_set(own)
     end
   end
-  netns.prefetch(0)
   for _, node in ipairs(self.order) do
     if node.at then node.ns = node.host.ns end
   end
@@ -457,7 +456,7 @@ function M.up(self)
   end)
   local cur = { times = {} }
   local ok, err = pcall(build, self, nodes, cur)
-  netns.prefetch(0) -- after a failure too: what nobody took goes now
+  netns.prefetch(0) -- the thread is done; after a failure, what nobody took goes now
   self.timings = cur.times
   if ok then
     self.state = "up"
