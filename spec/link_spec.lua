@@ -77,6 +77,18 @@ describe("netns links", function()
       assert.is_nil(T.run("ip -o link show"):match(" eth0@"))
     end)
 
+    it("gives each end one queue, or as many as queues= asks for", function()
+      local a, an = T.ns("a")
+      local b, bn = T.ns("b")
+      a:link_add { name = "q1", kind = "veth", peer = { name = "q1", ns = b } }
+      a:link_add { name = "q4", kind = "veth", queues = 4, peer = { name = "q4", ns = b } }
+      for _, n in ipairs { an, bn } do
+        local one, four = outside(n, "q1"), outside(n, "q4")
+        assert.are.same({ 1, 1 }, { one.num_tx_queues, one.num_rx_queues }, "q1 in " .. n)
+        assert.are.same({ 4, 4 }, { four.num_tx_queues, four.num_rx_queues }, "q4 in " .. n)
+      end
+    end)
+
     it("leaves the far end down unless asked, and puts a pair in one namespace without peer.ns", function()
       local a, an = T.ns("a")
       a:link_add { name = "v0", kind = "veth", peer = { name = "v1" } }
@@ -446,6 +458,11 @@ describe("netns links", function()
       "field 'peer.mtu'", "out of range"))
     it("both ends with one name in one namespace", refuses(function() a:link_add(veth { name = "v0" }) end,
       "field 'peer.name'", "same as 'name'"))
+    it("no queues", refuses(add(veth({ name = "p0" }, { queues = 0 })), "field 'queues'", "out of range"))
+    it("queues beyond the kernel's 4096", refuses(add(veth({ name = "p0" }, { queues = 4097 })),
+      "field 'queues'", "out of range"))
+    it("queues on a bridge", refuses(add { name = "x0", kind = "bridge", queues = 2 },
+      "field 'queues'", "only of veth"))
     it("peer on a bridge", refuses(add { name = "x0", kind = "bridge", peer = { name = "y" } },
       "field 'peer'", "not an option of kind 'bridge'"))
     it("id on a bridge", refuses(add { name = "x0", kind = "bridge", id = 3 }, "field 'id'"))

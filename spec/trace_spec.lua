@@ -32,7 +32,7 @@ describe("netns.trace", function()
     router:sysctl_set("net.ipv4.ip_forward", 1)
     router:sysctl_set("net.ipv6.conf.all.forwarding", true)
     router:link_add{ name = "br0", kind = "bridge", up = true }
-    router:link_add{ name = "p0", kind = "veth", peer = { name = "p1" } }
+    router:link_add{ name = "p0", kind = "veth", queues = 2, peer = { name = "p1" } }
     router:link_set("p0", { master = "br0", up = true })
     ns1:neigh_add{ dev = "ns1-veth0", address = "192.0.2.254", mac = "00:00:5e:00:53:fe" }
     local ns2 = netns.create(n2)
@@ -53,7 +53,7 @@ describe("netns.trace", function()
       ("ip netns exec %s sysctl -w net.ipv6.conf.all.forwarding=1"):format(nr),
       ("ip -n %s link add br0 type bridge"):format(nr),
       ("ip -n %s link set br0 up"):format(nr),
-      ("ip -n %s link add p0 type veth peer name p1"):format(nr),
+      ("ip -n %s link add p0 numtxqueues 2 numrxqueues 2 type veth peer name p1 numtxqueues 2 numrxqueues 2"):format(nr),
       ("ip -n %s link set dev p0 master br0 up"):format(nr),
       ("ip -n %s neigh add 192.0.2.254 lladdr 00:00:5e:00:53:fe dev ns1-veth0 nud permanent"):format(n1),
       "ip netns add " .. n2,

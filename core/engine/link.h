@@ -67,6 +67,7 @@ struct nsl_link_spec {
 	enum nsl_link_kind kind;
 	struct nsl_link_end self;
 	struct nsl_link_end peer;	/* veth only */
+	unsigned int queues;	/* veth: tx and rx queues of each end; 0: 1 */
 	const char *master;	/* bridge to enslave to, or NULL */
 	const char *parent;	/* vlan/macvlan: the lower link; vxlan: dev */
 	uint32_t id;		/* vlan id or vxlan vni */

@@ -21,10 +21,11 @@
 #define MTU_MAX 65535
 #define VLAN_ID_MAX 4094
 #define VNI_MAX 0xffffff
+#define QUEUES_MAX 4096		/* the kernel's limit for a new device */
 
 static const char *const add_keys[] = {
 	"name", "kind", "mtu", "mac", "up", "master", "peer", "link", "id", "mode",
-	"group", "remote", "local", "port", "dev", "mcast_snooping", "stp", "ageing_time", NULL
+	"group", "remote", "local", "port", "dev", "mcast_snooping", "stp", "ageing_time", "queues", NULL
 };
 static const char *const peer_keys[] = {
 	"peer.name", "peer.ns", "peer.mac", "peer.mtu", "peer.up", NULL
@@ -41,6 +42,7 @@ static const struct {
 	const char *which;
 } kind_fields[] = {
 	{ "peer", K(NSL_LINK_VETH), "veth" },
+	{ "queues", K(NSL_LINK_VETH), "veth" },
 	{ "link", K(NSL_LINK_VLAN) | K(NSL_LINK_MACVLAN) | K(NSL_LINK_VXLAN), "vlan, macvlan and vxlan" },
 	{ "id", K(NSL_LINK_VLAN) | K(NSL_LINK_VXLAN), "vlan and vxlan" },
 	{ "mode", K(NSL_LINK_MACVLAN), "macvlan" },
@@ -230,6 +232,8 @@ static void check_add(lua_State *L, struct nsl_link_spec *s)
 		if (!s->peer.ns && strcmp(s->peer.name, s->self.name) == 0)
 			lnsl_fielderror(L, 2, "peer.name", "same as 'name' in the same namespace "
 					"(give 'peer.ns' to use the name in another one)");
+		if (lnsl_optinteger(L, 2, "queues", 1, QUEUES_MAX, &id))
+			s->queues = (unsigned int)id;
 		break;
 	case NSL_LINK_VLAN:
 	case NSL_LINK_MACVLAN:
@@ -258,7 +262,7 @@ static void check_add(lua_State *L, struct nsl_link_spec *s)
 }
 
 /** ns:link_add{name=, kind=, mtu=, mac=, up=, master=, peer={name=, ns=, mac=, mtu=, up=},
- *  link=, id=, mode=, group=, remote=, local=, port=, dev=}: creates a link (both ends of
+ *  queues=, link=, id=, mode=, group=, remote=, local=, port=, dev=}: creates a link (both ends of
  *  a veth, each in its own namespace), as `ip link add`. */
 static int m_link_add(lua_State *L)
 {

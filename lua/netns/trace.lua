@@ -77,12 +77,17 @@ local function link_add(ns, o)
   if o.link then add(w, "link", o.link) end
   if o.mac then add(w, "address", o.mac) end
   if o.mtu then add(w, "mtu", o.mtu) end
+  -- The core's default of one queue is what ip's veth uses too (of one per
+  -- CPU it allocates): shown only when a script asks for more.
+  local queues = o.kind == "veth" and math.type(o.queues) == "integer" and o.queues
+  if queues then add(w, "numtxqueues", queues, "numrxqueues", queues) end
   add(w, "type", o.kind or "?")
   if o.kind == "veth" and type(o.peer) == "table" then
     local p = o.peer
     add(w, "peer", "name", p.name)
     if p.mac then add(w, "address", p.mac) end
     if p.mtu then add(w, "mtu", p.mtu) end
+    if queues then add(w, "numtxqueues", queues, "numrxqueues", queues) end
     if p.ns and p.ns ~= ns then
       add(w, "netns", p.ns.name or label(p.ns))
     end
