@@ -61,13 +61,21 @@ tools.expect("the payload arrives in ns2", done and done.stdout == msg, ("%q"):f
   done and ("%q"):format(done.stdout) or "server still running")
 cap:wait({ flags = "F." }, { count = 2 })   -- both FINs: the whole exchange is in
 local hs = capture.filter(cap:packets(), { proto = "tcp" })
-local want = { { "S", "192.0.2.1" }, { "S.", "192.0.2.2" }, { ".", "192.0.2.1" } }
+-- The third segment is the client's ACK, and its data right after. The two
+-- can pass each other: the kernel sends the ACK from the CPU that got the
+-- SYN-ACK and nc's data from the CPU nc runs on, and a veth delivers each
+-- CPU's packets through that CPU's own queue (seen in a 2-CPU guest: [P.],
+-- then the ACK).
+local want = { { "S", "192.0.2.1" }, { "S.", "192.0.2.2" }, { { ["."] = true, ["P."] = true }, "192.0.2.1" } }
 local got = {}
 for i = 1, 3 do got[i] = hs[i] and ("[%s] from %s"):format(hs[i].flags, hs[i].src) or "-" end
 local ok = true
-for i, w in ipairs(want) do ok = ok and hs[i] and hs[i].flags == w[1] and hs[i].src == w[2] end
+for i, w in ipairs(want) do
+  local flags_ok = hs[i] and (type(w[1]) == "table" and w[1][hs[i].flags] or hs[i].flags == w[1])
+  ok = ok and flags_ok and hs[i].src == w[2]
+end
 tools.expect("the capture starts with the three-way handshake", ok,
-  "[S] from 192.0.2.1, [S.] from 192.0.2.2, [.] from 192.0.2.1", table.concat(got, ", "))
+  "[S] from 192.0.2.1, [S.] from 192.0.2.2, [.] (or the data, [P.]) from 192.0.2.1", table.concat(got, ", "))
 capture.expect(hs, { flags = "P.", src = "192.0.2.1", payload = #msg }, ("then the data (%d bytes)"):format(#msg))
 capture.expect(hs, { flags = "F.", src = "192.0.2.1" }, "and FINs close it: ns1's")
 capture.expect(hs, { flags = "F.", src = "192.0.2.2" }, "and ns2's")
