@@ -66,14 +66,11 @@ local hs = capture.filter(cap:packets(), { proto = "tcp" })
 -- SYN-ACK and nc's data from the CPU nc runs on, and a veth delivers each
 -- CPU's packets through that CPU's own queue (seen in a 2-CPU guest: [P.],
 -- then the ACK).
-local want = { { "S", "192.0.2.1" }, { "S.", "192.0.2.2" }, { { ["."] = true, ["P."] = true }, "192.0.2.1" } }
+local function is(p, flags, src) return p ~= nil and p.flags == flags and p.src == src end
+local ok = is(hs[1], "S", "192.0.2.1") and is(hs[2], "S.", "192.0.2.2")
+  and (is(hs[3], ".", "192.0.2.1") or is(hs[3], "P.", "192.0.2.1"))
 local got = {}
 for i = 1, 3 do got[i] = hs[i] and ("[%s] from %s"):format(hs[i].flags, hs[i].src) or "-" end
-local ok = true
-for i, w in ipairs(want) do
-  local flags_ok = hs[i] and (type(w[1]) == "table" and w[1][hs[i].flags] or hs[i].flags == w[1])
-  ok = ok and flags_ok and hs[i].src == w[2]
-end
 tools.expect("the capture starts with the three-way handshake", ok,
   "[S] from 192.0.2.1, [S.] from 192.0.2.2, [.] (or the data, [P.]) from 192.0.2.1", table.concat(got, ", "))
 capture.expect(hs, { flags = "P.", src = "192.0.2.1", payload = #msg }, ("then the data (%d bytes)"):format(#msg))
