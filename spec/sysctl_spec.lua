@@ -17,6 +17,8 @@ local function inside(name, path)
 end
 
 local nfds = T.fds
+local netns = require "netns"
+local NSLAB = os.getenv("NSLAB") or "build/nslab"
 
 local function pat(s) return (s:gsub("[%-%.%(%)%%]", "%%%0")) end
 
@@ -218,6 +220,33 @@ describe("ns:sysctl_get and ns:sysctl_set", function()
     end
     -- The namespaces' own bind mounts, and nothing else.
     assert.are.equal(before + 80, mounts())
+  end)
+
+  -- Where the kernel refuses a procfs instance (a user namespace that does
+  -- not own its pid namespace may not mount proc: EPERM), lookups go through
+  -- /proc: the same values, from a process that sees only what it made.
+  it("fall back to /proc where the kernel refuses a procfs of their own", function()
+    local ns = T.ns("private")
+    ns:sysctl_get("net.ipv4.ip_forward")
+    assert.are.equal("private", netns.stats().sysctl_procfs)
+    local name = T.name("fallback")
+    T.track(name)
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+      local netns = require "netns"
+      local ns = netns.create(%q)
+      ns:sysctl_set { ["net.ipv4.icmp_ratemask"] = 77, ["net.ipv4.ip_forward"] = 1 }
+      print(netns.stats().sysctl_procfs, ns:sysctl_get("net.ipv4.icmp_ratemask"), ns:sysctl_get("net.ipv4.ip_forward"))
+      ns:close()
+      netns.delete(%q)
+    ]]):format(name, name))
+    f:close()
+    local out, ok = T.run(("unshare --user --map-root-user --mount --net %s %s"):format(NSLAB, script))
+    os.remove(script)
+    assert.is_true(ok, out)
+    assert.are.equal("/proc\t77\t1\n", out)
+    assert.is_false(netns.exists(name))
   end)
 
   it("keep open fds flat over repeated calls, failed ones too", function()

@@ -93,6 +93,11 @@ void nsl_sysctl_forget(void)
 	private_uses = 0;
 }
 
+const char *nsl_sysctl_procfs(void)
+{
+	return private_refused ? "/proc" : private_proc >= 0 ? "private" : NULL;
+}
+
 /* /proc/sys/net of the namespace the thread is in now, as a directory fd. */
 static int open_sys_net(void)
 {

@@ -50,4 +50,8 @@ int nsl_sysctl_set_many(struct nsl_ns *ns, const struct nsl_sysctl_kv *v, int n,
  * one): for a module being unloaded, so it leaves no fd behind. */
 void nsl_sysctl_forget(void);
 
+/* Where the lookups go: "private" (a procfs instance of the module's own),
+ * "/proc" (the kernel refused one: the fallback), or NULL before the first. */
+const char *nsl_sysctl_procfs(void);
+
 #endif

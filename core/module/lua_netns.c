@@ -10,16 +10,21 @@
 #include "lua_util.h"
 #include "netns.h"
 #include "netlink.h"
+#include "sysctl.h"
 
 #define NSLAB_VERSION "0.1.0"
 
-/** netns.stats() -> { netlink_sockets = n, nofile = n }: resources held, for tests and benchmarks. */
+/** netns.stats() -> { netlink_sockets = n, nofile = n, sysctl_procfs = s }: resources held and
+ * where sysctls are looked up, for tests and benchmarks. */
 static int l_stats(lua_State *L)
 {
 	struct rlimit rl;
+	const char *procfs = nsl_sysctl_procfs();
 
-	lua_createtable(L, 0, 2);
+	lua_createtable(L, 0, 3);
 	lnsl_setinteger(L, "netlink_sockets", nsl_nl_open_count());
+	if (procfs)
+		lnsl_setstring(L, "sysctl_procfs", procfs);
 	/* A lab holds one fd per namespace: it checks this before making any. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		lnsl_setinteger(L, "nofile", rl.rlim_cur == RLIM_INFINITY ? LUA_MAXINTEGER : (lua_Integer)rl.rlim_cur);
