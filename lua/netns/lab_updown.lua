@@ -103,9 +103,12 @@ local function has_ipv6(e)
   return false
 end
 
+-- Also keeps the end's MAC as the kernel gave it (e.seen_mac): teaching the
+-- switches needs it, and a read of its own would be another request per end.
 local function ready(e)
   local l = link_get(e.node.ns, e.name)
   if not (l and l.running) then return false end
+  e.seen_mac = l.mac
   if not has_ipv6(e) then return true end
   for _, a in ipairs(addrs(e.node.ns, { dev = e.name, family = "inet6" })) do
     if a.scope == "link" and not a.tentative then return true end
@@ -250,8 +253,11 @@ local function teach_switches(self, cur)
     for _, pair in ipairs { { link.a, link.b }, { link.b, link.a } } do
       local e, port = pair[1], pair[2]
       if port.master and not e.master and e.up and (e.node.host or e.node).ipv6_off then
-        step(cur, "switches", link.where, ("read the MAC of %s:%s"):format(e.node.name, e.name))
-        local mac = e.mac or link_get(e.node.ns, e.name).mac
+        local mac = e.mac or e.seen_mac
+        if not mac then
+          step(cur, "switches", link.where, ("read the MAC of %s:%s"):format(e.node.name, e.name))
+          mac = link_get(e.node.ns, e.name).mac
+        end
         add(port.node, port.name, mac)
         for _, r in ipairs(routes(port.node)) do add(r.switch, r.port, mac) end
       end
