@@ -253,11 +253,8 @@ local function teach_switches(self, cur)
     for _, pair in ipairs { { link.a, link.b }, { link.b, link.a } } do
       local e, port = pair[1], pair[2]
       if port.master and not e.master and e.up and (e.node.host or e.node).ipv6_off then
+        -- Every end up was waited for, so the wait has read its MAC.
         local mac = e.mac or e.seen_mac
-        if not mac then
-          step(cur, "switches", link.where, ("read the MAC of %s:%s"):format(e.node.name, e.name))
-          mac = link_get(e.node.ns, e.name).mac
-        end
         add(port.node, port.name, mac)
         for _, r in ipairs(routes(port.node)) do add(r.switch, r.port, mac) end
       end
