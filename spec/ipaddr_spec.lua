@@ -58,6 +58,51 @@ describe("netns.ipaddr", function()
     assert.are.equal("network", ipaddr.special(ipaddr.parse("2001:db8::/64")))
   end)
 
+  it("compares prefixes that end inside a byte as bit by bit does", function()
+    assert.is_true(ipaddr.contains(ipaddr.parse("10.0.16.0/20"), ipaddr.parse("10.0.31.255")))
+    assert.is_false(ipaddr.contains(ipaddr.parse("10.0.16.0/20"), ipaddr.parse("10.0.32.0")))
+    assert.is_true(ipaddr.contains(ipaddr.parse("0.0.0.0/0"), ipaddr.parse("203.0.113.9")))
+    assert.are.equal("network", ipaddr.special(ipaddr.parse("192.0.2.32/27")))
+    assert.are.equal("broadcast", ipaddr.special(ipaddr.parse("192.0.2.63/27")))
+    assert.is_nil(ipaddr.special(ipaddr.parse("192.0.2.33/27")))
+    assert.are.equal("network", ipaddr.special(ipaddr.parse("10.16.0.0/12")))
+    assert.are.equal("broadcast", ipaddr.special(ipaddr.parse("10.31.255.255/12")))
+    -- Against a bit-by-bit reference, on addresses near each other (so that
+    -- both answers occur) and every prefix length of both families.
+    local function bit(b, i) return (b[i // 8 + 1] >> (7 - i % 8)) & 1 end
+    local function ref_contains(n, b)
+      for i = 0, n.plen - 1 do
+        if bit(n.bytes, i) ~= bit(b.bytes, i) then return false end
+      end
+      return true
+    end
+    local function ref_special(a, bits)
+      if a.plen >= bits - 1 then return nil end
+      local zeros, ones = true, true
+      for i = a.plen, bits - 1 do
+        if bit(a.bytes, i) == 1 then zeros = false else ones = false end
+      end
+      return zeros and "network" or (ones and bits == 32 and "broadcast") or nil
+    end
+    local seed = 12345
+    local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n end
+    for _, fam in ipairs({ { bits = 32, n = 4 }, { bits = 128, n = 16 } }) do
+      for plen = 0, fam.bits do
+        for _ = 1, 20 do
+          local x, y = {}, {}
+          for i = 1, fam.n do
+            x[i] = ({ 0, 255, rnd(256) })[rnd(3) + 1]
+            y[i] = rnd(4) == 0 and rnd(256) or x[i]
+          end
+          local n = { family = fam.bits == 32 and "inet" or "inet6", bytes = x, plen = plen }
+          local b = { family = n.family, bytes = y }
+          assert.are.equal(ref_contains(n, b), ipaddr.contains(n, b))
+          assert.are.equal(ref_special(n, fam.bits), ipaddr.special(n))
+        end
+      end
+    end
+  end)
+
   it("adds to addresses with carries, and refuses to overflow", function()
     local n = ipaddr.parse("10.0.0.0/16")
     assert.are.equal("10.0.1.0", ipaddr.tostring(ipaddr.add(n, 1, 8)))

@@ -96,28 +96,37 @@ function M.key(a)
   return a.family .. ":" .. table.concat(a.bytes, ".")
 end
 
-local function bit(bytes, i) -- i from 0
-  return (bytes[i // 8 + 1] >> (7 - i % 8)) & 1
-end
-
--- Is address b inside network n (n's prefix length)?
+-- Is address b inside network n (n's prefix length)? Whole bytes at a time:
+-- validation asks this of every pair of ends on a segment until one matches.
 function M.contains(n, b)
   if n.family ~= b.family then return false end
-  for i = 0, (n.plen or #n.bytes * 8) - 1 do
-    if bit(n.bytes, i) ~= bit(b.bytes, i) then return false end
+  local nb, bb = n.bytes, b.bytes
+  local plen = n.plen or #nb * 8
+  local full = plen // 8
+  for i = 1, full do
+    if nb[i] ~= bb[i] then return false end
   end
-  return true
+  local rest = plen % 8
+  if rest == 0 then return true end
+  local mask = (0xff << (8 - rest)) & 0xff
+  return nb[full + 1] & mask == bb[full + 1] & mask
 end
 
 -- Host part all zeros / all ones (IPv4 only for ones) for prefixes that have
 -- a network and broadcast address: "network", "broadcast" or nil.
 function M.special(a)
-  local bits = #a.bytes * 8
+  local bytes = a.bytes
+  local bits = #bytes * 8
   local plen = a.plen or bits
   if (a.family == "inet" and plen >= 31) or (a.family == "inet6" and plen >= 127) then return nil end
-  local zeros, ones = true, true
-  for i = plen, bits - 1 do
-    if bit(a.bytes, i) == 1 then zeros = false else ones = false end
+  -- The host part: the low (8 - plen % 8) bits of the byte the prefix ends
+  -- in, then every byte after it.
+  local first = plen // 8 + 1
+  local mask = 0xff >> (plen % 8)
+  local zeros, ones = bytes[first] & mask == 0, bytes[first] & mask == mask
+  for i = first + 1, #bytes do
+    zeros = zeros and bytes[i] == 0
+    ones = ones and bytes[i] == 0xff
   end
   if zeros then return "network" end
   if ones and a.family == "inet" then return "broadcast" end

@@ -195,11 +195,12 @@ end
 -- Every interface of the lab in declaration order, so that of two
 -- declarations of one address the later one is blamed.
 local function declared_ifaces(lab)
-  local t = {}
+  -- Every seq is unique and at most lab.declared: placed by it, not sorted.
+  local byseq, t = {}, {}
   for _, node in ipairs(lab.order) do
-    for _, ifc in ipairs(node.ifaces) do t[#t + 1] = ifc end
+    for _, ifc in ipairs(node.ifaces) do byseq[ifc.seq] = ifc end
   end
-  table.sort(t, function(x, y) return x.seq < y.seq end)
+  for i = 1, lab.declared do t[#t + 1] = byseq[i] end
   return t
 end
 
