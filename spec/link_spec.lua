@@ -328,6 +328,36 @@ describe("netns links", function()
       assert.is_nil(a:link_get("nothere0"))
     end)
 
+    it("link_state says what link_get says of up, running, carrier, operstate and MAC, or nil", function()
+      local a, an = T.ns("a")
+      local b = T.ns("b")
+      a:link_add { name = "s0", kind = "veth", mac = "02:00:5e:00:53:21", up = true,
+                   peer = { name = "s1", ns = b } }
+      local function same(ns, name)
+        local g, st = ns:link_get(name), ns:link_state(name)
+        for _, k in ipairs { "up", "running", "operstate", "mac" } do
+          assert.are.equal(g[k], st[k], name .. " " .. k)
+        end
+        assert.are.equal(has(g.flags, "LOWER_UP"), st.carrier, name .. " carrier")
+        return st
+      end
+      -- Read first, right after the link was made: a veth up while its peer
+      -- is down is never running, even before the kernel's linkwatch ran.
+      assert.are.same({ up = true, running = false, carrier = false, operstate = "DOWN",
+                        mac = "02:00:5e:00:53:21" }, a:link_state("s0"))
+      same(a, "s0")
+      assert.is_false(same(b, "s1").up)
+      b:link_set("s1", { up = true })
+      assert.is_true(T.wait_until(function() return a:link_state("s0").running end), "s0 never running")
+      assert.is_true(same(a, "s0").carrier)
+      assert.are.equal("UP", same(b, "s1").operstate)
+      assert.are.equal("00:00:00:00:00:00", same(a, "lo").mac)
+      assert.is_nil(a:link_state("nothere0"))
+      assert.matches("bad argument #1 to 'link_state' %(interface name 'x+' too long",
+        (T.err_of(function() return a:link_state(("x"):rep(16)) end)))
+      assert.truthy(outside(an, "s0"))
+    end)
+
     it("links() lists every link sorted by index with the documented fields", function()
       local a, an = T.ns("a")
       a:link_add { name = "br0", kind = "bridge", up = true }

@@ -46,11 +46,7 @@ static void set_what(char *what, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * The index of `name` in ns, by a single RTM_GETLINK for that name (no dump).
- * libnl reports a missing link as "object not found", so both that and the
- * kernel's own ENODEV become -ENODEV.
- */
+/* The index of `name` in ns (nsl_nl_ifindex: -ENODEV if there is none). */
 static int ifindex_of(struct nsl_ns *ns, const char *name, int *index)
 {
 	struct nl_sock *sk;

@@ -137,6 +137,18 @@ const char *nsl_link_operstate_name(int operstate);
 /* One link by name: 0, -ENODEV when there is none, or another -errno. */
 int nsl_link_get(struct nsl_ns *ns, const char *name, struct nsl_link_info *out);
 
+/* What a poll of many links needs: the flags (IFF_UP, IFF_RUNNING,
+ * IFF_LOWER_UP, ...), the operstate, and the MAC ("" unless 6 bytes long). */
+struct nsl_link_state {
+	unsigned int flags;
+	int operstate;
+	char mac[18];
+};
+/* One RTM_GETLINK as link_get's (so the kernel brings the link's operstate
+ * up to date first), without the statistics, and read by hand: 0, -ENODEV,
+ * or another -errno. */
+int nsl_link_state(struct nsl_ns *ns, const char *name, struct nsl_link_state *out);
+
 /* All links, sorted by index, in a malloc'd array the caller frees (also
  * when 0 links). Returns the count or -errno. */
 int nsl_link_list(struct nsl_ns *ns, struct nsl_link_info **out);

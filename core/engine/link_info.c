@@ -7,6 +7,9 @@
 #include <netlink/netlink.h>
 #include <netlink/addr.h>
 #include <netlink/cache.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <linux/rtnetlink.h>
 #include <netlink/route/link.h>
 
 #include "link.h"
@@ -145,19 +148,79 @@ static int get_one(struct nsl_ns *ns, int index, const char *name, struct rtnl_l
 
 int nsl_link_get(struct nsl_ns *ns, const char *name, struct nsl_link_info *out)
 {
-	struct rtnl_link *link = NULL, *master = NULL;
+	struct rtnl_link *link = NULL;
+	struct nl_sock *sk;
+	char master[IFNAMSIZ];
 	int err;
 
 	if ((err = get_one(ns, 0, name, &link)) < 0)
 		return err;
 	fill(out, link);
 	rtnl_link_put(link);
-	/* The master may vanish in between: then the name stays "". */
-	if (out->master_index && get_one(ns, out->master_index, NULL, &master) == 0) {
-		copy_str(out->master, sizeof out->master, rtnl_link_get_name(master));
-		rtnl_link_put(master);
-	}
+	/* Only its name: a getlink of a bridge is a big message, and the
+	 * carrier wait reads every port. The master may vanish in between:
+	 * then the name stays "". */
+	if (out->master_index && nsl_ns_sock(ns, &sk) == 0 &&
+	    nsl_nl_ifname(sk, out->master_index, master) == 0)
+		copy_str(out->master, sizeof out->master, master);
 	return 0;
+}
+
+/* The carrier wait reads every end of a lab's links: libnl's parse of a
+ * whole link, its statistics and the table made of it cost about 50 us a
+ * read (doc/bench.md), and this needs three fields. (Two ioctls would be
+ * cheaper still, but read the operstate before the kernel has updated it:
+ * a veth brought up while its peer was down says RUNNING until linkwatch
+ * runs; RTM_GETLINK updates it first.) */
+static int state_valid(struct nl_msg *msg, void *arg)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct nsl_link_state *out = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[IFLA_MAX + 1];
+	const struct ifinfomsg *ifi;
+
+	if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof *ifi, tb, IFLA_MAX, NULL) < 0)
+		return NL_SKIP;
+	ifi = nlmsg_data(h);
+	out->flags = ifi->ifi_flags;
+	if (tb[IFLA_OPERSTATE])
+		out->operstate = nla_get_u8(tb[IFLA_OPERSTATE]);
+	if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6) {
+		const unsigned char *b = nla_data(tb[IFLA_ADDRESS]);
+
+		for (int i = 0; i < 6; i++) {
+			out->mac[3 * i] = hex[b[i] >> 4];
+			out->mac[3 * i + 1] = hex[b[i] & 15];
+			out->mac[3 * i + 2] = i < 5 ? ':' : '\0';
+		}
+	}
+	return NL_OK;
+}
+
+int nsl_link_state(struct nsl_ns *ns, const char *name, struct nsl_link_state *out)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nl_sock *sk;
+	struct nl_msg *msg;
+	int err;
+
+	memset(out, 0, sizeof *out);
+	if ((err = nsl_ns_sock(ns, &sk)) < 0)
+		return err;
+	if (!(msg = nlmsg_alloc_simple(RTM_GETLINK, 0)))
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, name) < 0 ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	/* The reply, then its ack; a missing link is an error instead of both. */
+	if ((err = nsl_nl_dump_msg(sk, msg, state_valid, out)) == 0)
+		err = nsl_nl_err(nl_wait_for_ack(sk));
+	nlmsg_free(msg);
+	return err;
 }
 
 static int by_index(const void *a, const void *b)

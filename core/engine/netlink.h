@@ -77,9 +77,13 @@ void *nsl_nl_vec_add(struct nsl_nl_vec *vec, size_t size);
 int nsl_nl_dump_vec(struct nl_sock *sk, int type, void *hdr, int len,
 		    int (*valid)(struct nl_msg *, void *), void *arg, struct nsl_nl_vec *vec);
 
-/* The index of the link `name`, by one RTM_GETLINK (no dump): -ENODEV if
- * there is none. */
+/* The index of the link `name` in the socket's namespace (an ioctl, no
+ * netlink message): -ENODEV if there is none. */
 int nsl_nl_ifindex(struct nl_sock *sk, const char *name, int *index);
+
+/* The name of link `index` into name[IFNAMSIZ] (an ioctl too): -ENODEV if
+ * there is none. */
+int nsl_nl_ifname(struct nl_sock *sk, int index, char *name);
 
 /* ip as a new nl_addr reference with prefixlen (-1: none); NULL without memory. */
 struct nsl_ip;

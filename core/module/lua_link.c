@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <linux/if.h>
 #include <arpa/inet.h>
 
 #include "link.h"
@@ -407,6 +408,30 @@ static int m_link_get(lua_State *L)
 	return 1;
 }
 
+/** ns:link_state(name) -> {up=, running=, carrier=, operstate=, mac=}|nil: the part of link_get a poll needs, cheaper (doc/api/link.md). */
+static int m_link_state(lua_State *L)
+{
+	struct nsl_ns *ns = lnsl_checkns(L, 1);
+	const char *name = lnsl_checkifname(L, 2);
+	struct nsl_link_state st;
+	int err;
+
+	if ((err = nsl_link_state(ns, name, &st)) == -ENODEV) {
+		lua_pushnil(L);
+		return 1;
+	}
+	if (err < 0)
+		return lnsl_fail(L, err, "get link %s in %s", name, ns->label);
+	lua_createtable(L, 0, 5);
+	lnsl_setboolean(L, "up", (st.flags & IFF_UP) != 0);
+	lnsl_setboolean(L, "running", (st.flags & IFF_RUNNING) != 0);
+	lnsl_setboolean(L, "carrier", (st.flags & IFF_LOWER_UP) != 0);
+	lnsl_setstring(L, "operstate", nsl_link_operstate_name(st.operstate));
+	if (st.mac[0])
+		lnsl_setstring(L, "mac", st.mac);
+	return 1;
+}
+
 /** ns:links() -> { table, ... }: every link of the namespace, sorted by index, as `ip link show`. */
 static int m_links(lua_State *L)
 {
@@ -433,6 +458,7 @@ static const luaL_Reg methods[] = {
 	{ "link_set", m_link_set },
 	{ "link_del", m_link_del },
 	{ "link_get", m_link_get },
+	{ "link_state", m_link_state },
 	{ "links", m_links },
 	{ NULL, NULL }
 };

@@ -37,10 +37,11 @@ local function step(cur, name, where, what)
   cur.step, cur.where, cur.what = name, where, what
 end
 
--- up() polls link_get until links are ready; the poll is ours, not an
+-- up() polls link_state (two ioctls; a link_get is a whole netlink
+-- message, about 50 us) until links are ready; the poll is ours, not an
 -- operation of the scenario: taken from the methods table, which tracing
 -- (netns.hook_methods) leaves as it is, it is never traced.
-local link_get = netns.Namespace.link_get
+local link_state = netns.Namespace.link_state
 
 local LabErrorMT = { __name = "netns.LabError", __tostring = function(e) return e.message end }
 M.LabErrorMT = LabErrorMT
@@ -106,7 +107,7 @@ end
 -- Also keeps the end's MAC as the kernel gave it (e.seen_mac): teaching the
 -- switches needs it, and a read of its own would be another request per end.
 local function ready(e)
-  local l = link_get(e.node.ns, e.name)
+  local l = link_state(e.node.ns, e.name)
   if not (l and l.running) then return false end
   e.seen_mac = l.mac
   if not has_ipv6(e) then return true end
@@ -155,7 +156,7 @@ function M.wait_carrier(ends, running, deadline)
   while #pending > 0 do
     local still = {}
     for _, e in ipairs(pending) do
-      local l = not running and link_get(e.node.ns, e.name)
+      local l = not running and link_state(e.node.ns, e.name)
       if running and not ready(e) or not running and l and l.running then still[#still + 1] = e end
     end
     pending = still

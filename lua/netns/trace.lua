@@ -311,6 +311,7 @@ local methods = {
   link_set = link_set,
   link_del = function(ns, name) return ip(ns, "link", "del", name) end,
   link_get = function(ns, name) return ip(ns, "link", "show", "dev", name) end,
+  link_state = function(ns, name) return ip(ns, "-br", "link", "show", "dev", name) end,
   links = function(ns) return ip(ns, "link", "show") end,
   addr_add = addr_add,
   addr_del = function(ns, dev, cidr) return ip(ns, "addr", "del", cidr, "dev", dev) end,
@@ -400,7 +401,7 @@ local methods = {
 }
 
 local queries = {
-  link_get = true, links = true, addrs = true, routes = true, neighs = true,
+  link_get = true, link_state = true, links = true, addrs = true, routes = true, neighs = true,
   fdb = true, sysctl_get = true, qdisc_get = true, qdiscs = true,
 }
 
