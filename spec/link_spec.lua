@@ -333,6 +333,15 @@ describe("netns links", function()
       local b = T.ns("b")
       a:link_add { name = "s0", kind = "veth", mac = "02:00:5e:00:53:21", up = true,
                    peer = { name = "s1", ns = b } }
+      -- Since 6.7 the kernel settles a link's operstate before it answers a
+      -- getlink (linkwatch_sync_dev): a veth up while its peer is down is
+      -- never running, even read at once. Before, it reads running until the
+      -- kernel's linkwatch has run (as an ioctl does on every kernel).
+      local major, minor = T.read("/proc/sys/kernel/osrelease"):match("^(%d+)%.(%d+)")
+      if tonumber(major) * 100 + tonumber(minor) >= 607 then
+        assert.are.same({ up = true, running = false, carrier = false, operstate = "DOWN",
+                          mac = "02:00:5e:00:53:21" }, a:link_state("s0"))
+      end
       local function same(ns, name)
         local g, st = ns:link_get(name), ns:link_state(name)
         for _, k in ipairs { "up", "running", "operstate", "mac" } do
@@ -341,16 +350,15 @@ describe("netns links", function()
         assert.are.equal(has(g.flags, "LOWER_UP"), st.carrier, name .. " carrier")
         return st
       end
-      -- Read first, right after the link was made: a veth up while its peer
-      -- is down is never running, even before the kernel's linkwatch ran.
-      assert.are.same({ up = true, running = false, carrier = false, operstate = "DOWN",
-                        mac = "02:00:5e:00:53:21" }, a:link_state("s0"))
-      same(a, "s0")
+      assert.is_true(T.wait_until(function() return a:link_get("s0").operstate == "DOWN" end), "s0 never DOWN")
+      assert.is_false(same(a, "s0").running)
       assert.is_false(same(b, "s1").up)
       b:link_set("s1", { up = true })
-      assert.is_true(T.wait_until(function() return a:link_state("s0").running end), "s0 never running")
+      assert.is_true(T.wait_until(function()
+        return a:link_get("s0").operstate == "UP" and b:link_get("s1").operstate == "UP"
+      end), "the veth never UP")
       assert.is_true(same(a, "s0").carrier)
-      assert.are.equal("UP", same(b, "s1").operstate)
+      assert.is_true(same(b, "s1").running)
       assert.are.equal("00:00:00:00:00:00", same(a, "lo").mac)
       assert.is_nil(a:link_state("nothere0"))
       assert.matches("bad argument #1 to 'link_state' %(interface name 'x+' too long",

@@ -144,9 +144,9 @@ struct nsl_link_state {
 	int operstate;
 	char mac[18];
 };
-/* One RTM_GETLINK as link_get's (so the kernel brings the link's operstate
- * up to date first), without the statistics, and read by hand: 0, -ENODEV,
- * or another -errno. */
+/* One RTM_GETLINK as link_get's (so, since 6.7, the kernel brings the
+ * link's operstate up to date first), without the statistics, and read by
+ * hand: 0, -ENODEV, or another -errno. */
 int nsl_link_state(struct nsl_ns *ns, const char *name, struct nsl_link_state *out);
 
 /* All links, sorted by index, in a malloc'd array the caller frees (also

@@ -171,7 +171,7 @@ int nsl_link_get(struct nsl_ns *ns, const char *name, struct nsl_link_info *out)
  * read (doc/bench.md), and this needs three fields. (Two ioctls would be
  * cheaper still, but read the operstate before the kernel has updated it:
  * a veth brought up while its peer was down says RUNNING until linkwatch
- * runs; RTM_GETLINK updates it first.) */
+ * runs; since 6.7 RTM_GETLINK updates it first, for link_get as here.) */
 static int state_valid(struct nl_msg *msg, void *arg)
 {
 	static const char hex[] = "0123456789abcdef";
