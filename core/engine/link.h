@@ -138,11 +138,11 @@ const char *nsl_link_operstate_name(int operstate);
 int nsl_link_get(struct nsl_ns *ns, const char *name, struct nsl_link_info *out);
 
 /* What a poll of many links needs: the flags (IFF_UP, IFF_RUNNING,
- * IFF_LOWER_UP, ...), the operstate, and the MAC ("" unless 6 bytes long). */
+ * IFF_LOWER_UP, ...), the operstate, and the address as link_get has it. */
 struct nsl_link_state {
 	unsigned int flags;
 	int operstate;
-	char mac[18];
+	char mac[3 * 32];	/* "aa:bb:..", "" if the link has no address */
 };
 /* One RTM_GETLINK as link_get's (so, since 6.7, the kernel brings the
  * link's operstate up to date first), without the statistics, and read by

@@ -89,16 +89,12 @@ static void copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-static void format_mac(char *dst, size_t size, struct nl_addr *a)
+/* "aa:bb:..." of n bytes, cut to what fits in size. */
+static void format_hw(char *dst, size_t size, const unsigned char *b, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *b;
-	size_t n, i, o = 0;
+	size_t i, o = 0;
 
-	dst[0] = '\0';
-	if (!a || (n = nl_addr_get_len(a)) == 0)
-		return;
-	b = nl_addr_get_binary_addr(a);
 	for (i = 0; i < n && o + 3 <= size; i++) {
 		if (i)
 			dst[o++] = ':';
@@ -106,6 +102,13 @@ static void format_mac(char *dst, size_t size, struct nl_addr *a)
 		dst[o++] = hex[b[i] & 15];
 	}
 	dst[o < size ? o : size - 1] = '\0';
+}
+
+static void format_mac(char *dst, size_t size, struct nl_addr *a)
+{
+	dst[0] = '\0';
+	if (a && nl_addr_get_len(a) > 0)
+		format_hw(dst, size, nl_addr_get_binary_addr(a), nl_addr_get_len(a));
 }
 
 static void fill(struct nsl_link_info *out, struct rtnl_link *link)
@@ -168,13 +171,12 @@ int nsl_link_get(struct nsl_ns *ns, const char *name, struct nsl_link_info *out)
 
 /* The carrier wait reads every end of a lab's links: libnl's parse of a
  * whole link, its statistics and the table made of it cost about 50 us a
- * read (doc/bench.md), and this needs three fields. (Two ioctls would be
+ * read (doc/bench.md), and this needs five fields. (Two ioctls would be
  * cheaper still, but read the operstate before the kernel has updated it:
  * a veth brought up while its peer was down says RUNNING until linkwatch
  * runs; since 6.7 RTM_GETLINK updates it first, for link_get as here.) */
 static int state_valid(struct nl_msg *msg, void *arg)
 {
-	static const char hex[] = "0123456789abcdef";
 	struct nsl_link_state *out = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct nlattr *tb[IFLA_MAX + 1];
@@ -186,15 +188,9 @@ static int state_valid(struct nl_msg *msg, void *arg)
 	out->flags = ifi->ifi_flags;
 	if (tb[IFLA_OPERSTATE])
 		out->operstate = nla_get_u8(tb[IFLA_OPERSTATE]);
-	if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6) {
-		const unsigned char *b = nla_data(tb[IFLA_ADDRESS]);
-
-		for (int i = 0; i < 6; i++) {
-			out->mac[3 * i] = hex[b[i] >> 4];
-			out->mac[3 * i + 1] = hex[b[i] & 15];
-			out->mac[3 * i + 2] = i < 5 ? ':' : '\0';
-		}
-	}
+	if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) > 0)
+		format_hw(out->mac, sizeof out->mac, nla_data(tb[IFLA_ADDRESS]),
+			  (size_t)nla_len(tb[IFLA_ADDRESS]));
 	return NL_OK;
 }
 

@@ -37,8 +37,8 @@ local function step(cur, name, where, what)
   cur.step, cur.where, cur.what = name, where, what
 end
 
--- up() polls link_state (two ioctls; a link_get is a whole netlink
--- message, about 50 us) until links are ready; the poll is ours, not an
+-- up() polls link_state (link_get's request without statistics, read by
+-- hand: about half the cost) until links are ready; the poll is ours, not an
 -- operation of the scenario: taken from the methods table, which tracing
 -- (netns.hook_methods) leaves as it is, it is never traced.
 local link_state = netns.Namespace.link_state
