@@ -75,9 +75,19 @@ $(B)/nslab.d/%.o: core/nslab/%.c $(wildcard core/engine/*.h core/module/*.h core
 $(B)/netns.so: $(MOD_OBJ)
 	$(CC) -shared -o $@ $^ $(NL_LIBS) $(LDFLAGS)
 
-# The Lua layer is compiled into nslab as preloaded chunks.
-$(B)/embedded.c: tools/embed.lua $(LUA_SRC) | $(B)
-	$(LUA) tools/embed.lua $@ $(LUA_SRC)
+# The Lua layer is compiled into nslab as preloaded chunks of bytecode,
+# written by a program linked with nslab's own Lua library (tools/luadump.c).
+LUA_CHUNKS := $(LUA_SRC:lua/netns/%.lua=$(B)/chunks/%.luac)
+
+$(B)/luadump: tools/luadump.c | $(B)
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) $(LUA_CFLAGS) -o $@ $< $(LUA_LIBS) $(LDFLAGS)
+
+$(B)/chunks/%.luac: lua/netns/%.lua $(B)/luadump
+	@mkdir -p $(@D)
+	$(B)/luadump $< $@
+
+$(B)/embedded.c: tools/embed.lua $(LUA_CHUNKS) | $(B)
+	$(LUA) tools/embed.lua $@ $(LUA_CHUNKS)
 
 $(B)/nslab: $(NSLAB_OBJ) $(B)/embedded.o $(MOD_OBJ)
 	$(CC) -o $@ $^ $(NL_LIBS) $(LUA_LIBS) $(RL_LIBS) $(LDFLAGS)

@@ -82,3 +82,25 @@ describe("the LuaRocks rockspec", function()
     os.execute("rm -rf " .. q(tree))
   end)
 end)
+
+describe("the nslab binary", function()
+  it("carries the Lua layer as bytecode that keeps its source's name and lines", function()
+    local bin = assert(T.read(NSLAB))
+    -- Bytecode, not source text: a line of lua/netns/ipaddr.lua is not in it.
+    assert.is_nil(bin:find("function M.contains(", 1, true), NSLAB .. " holds lua/netns/ipaddr.lua as text")
+    local line = 0
+    for l in (assert(T.read("lua/netns/ipaddr.lua")) .. "\n"):gmatch("([^\n]*)\n") do
+      line = line + 1
+      if l:find("^function M%.contains%(") then break end
+    end
+    -- From a directory with no lua/ tree, the embedded function still says
+    -- where its source is, at the line it is defined on.
+    local dir = tempdir()
+    local abs = NSLAB:sub(1, 1) == "/" and NSLAB or os.getenv("PWD") .. "/" .. NSLAB
+    local out, ok = T.run(("cd %s && %s -e %s"):format(q(dir), q(abs),
+      q('local i = debug.getinfo(require("netns.ipaddr").contains, "S") print(i.source, i.linedefined)')))
+    os.execute("rm -rf " .. q(dir))
+    assert.is_true(ok, out)
+    assert.are.equal(("@lua/netns/ipaddr.lua\t%d\n"):format(line), out)
+  end)
+end)

@@ -1,7 +1,8 @@
 -- Generates a C file that preloads the Lua layer into nslab:
---   lua5.4 tools/embed.lua build/embedded.c lua/netns/lab.lua ...
--- Each file becomes package.preload["netns.<base>"], compiled from its source
--- text with the chunk name "@lua/netns/<base>.lua" so tracebacks point at it.
+--   lua5.4 tools/embed.lua build/embedded.c build/chunks/lab.luac ...
+-- Each chunk (the bytecode tools/luadump wrote from lua/netns/<base>.lua,
+-- debug information and chunk name "@lua/netns/<base>.lua" kept, so
+-- tracebacks point at the source) becomes package.preload["netns.<base>"].
 local out, files = arg[1], { table.unpack(arg, 2) }
 table.sort(files)
 
@@ -15,17 +16,18 @@ local parts = {
 local entries = {}
 for i, path in ipairs(files) do
   local f = assert(io.open(path, "rb"))
-  local src = f:read("a")
+  local chunk = f:read("a")
   f:close()
-  assert(load(src, "@" .. path)) -- refuse to embed a file that does not compile
+  assert(chunk:sub(1, 4) == "\27Lua", path .. ": not a Lua bytecode chunk")
+  local base = assert(path:match("([^/]+)%.luac$"), path .. ": not a .luac file")
   local bytes = {}
-  for j = 1, #src do
-    bytes[#bytes + 1] = tostring(src:byte(j))
+  for j = 1, #chunk do
+    bytes[#bytes + 1] = tostring(chunk:byte(j))
     if j % 20 == 0 then bytes[#bytes + 1] = "\n" end
   end
-  parts[#parts + 1] = ("static const char src%d[] = {%s};"):format(i, table.concat(bytes, ","):gsub(",\n,", ",\n"))
-  local mod = "netns." .. path:match("([^/]+)%.lua$")
-  entries[#entries + 1] = ('\t{ "%s", "@%s", src%d, sizeof src%d },'):format(mod, path, i, i)
+  parts[#parts + 1] = ("static const char chunk%d[] = {%s};"):format(i, table.concat(bytes, ","):gsub(",\n,", ",\n"))
+  entries[#entries + 1] = ('\t{ "netns.%s", "@lua/netns/%s.lua", chunk%d, sizeof chunk%d },')
+    :format(base, base, i, i)
 end
 parts[#parts + 1] = "const struct nslab_embedded nslab_embedded[] = {"
 for _, e in ipairs(entries) do parts[#parts + 1] = e end

@@ -1,4 +1,5 @@
-/* The Lua layer compiled into nslab (build/embedded.c, made by tools/embed.lua). */
+/* The Lua layer compiled into nslab as bytecode (build/embedded.c, made by
+ * tools/luadump and tools/embed.lua). */
 #ifndef NSLAB_EMBEDDED_H
 #define NSLAB_EMBEDDED_H
 
@@ -7,7 +8,7 @@
 struct nslab_embedded {
 	const char *module;	/* "netns.lab" */
 	const char *chunkname;	/* "@lua/netns/lab.lua" */
-	const char *source;
+	const char *chunk;	/* bytecode, with debug information */
 	size_t len;
 };
 

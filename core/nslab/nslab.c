@@ -192,12 +192,13 @@ int nslab_docall(lua_State *L, int narg, int nres)
 	return status;
 }
 
-/* package.preload[name] for an embedded module: compile on first require. */
+/* package.preload[name] for an embedded module: load its bytecode on first
+ * require (compiled at build time, so no start of nslab parses the layer). */
 static int load_embedded(lua_State *L)
 {
 	const struct nslab_embedded *e = &nslab_embedded[lua_tointeger(L, lua_upvalueindex(1))];
 
-	if (luaL_loadbuffer(L, e->source, e->len, e->chunkname) != LUA_OK)
+	if (luaL_loadbufferx(L, e->chunk, e->len, e->chunkname, "b") != LUA_OK)
 		return lua_error(L);
 	lua_pushvalue(L, 1);
 	lua_call(L, 1, 1);
