@@ -7,7 +7,7 @@
 
 struct nslab_embedded {
 	const char *module;	/* "netns.lab" */
-	const char *chunkname;	/* "@lua/netns/lab.lua" */
+	const char *chunkname;	/* "@lua/netns/lab.lua": names the module if its chunk does not load */
 	const char *chunk;	/* bytecode, with debug information */
 	size_t len;
 };
