@@ -472,6 +472,25 @@ say("Machine: %s, %s CPUs, kernel %s, iproute2 %s, libnl %s, pyroute2 %s.",
     sh("uname -m"):gsub("%s+$", ""), sh("nproc"):gsub("%s+$", ""), sh("uname -r"):gsub("%s+$", ""),
     sh("ip -V"):match("iproute2%-([%w%.]+)") or "?", sh("pkg-config --modversion libnl-3.0"):gsub("%s+$", ""),
     sh("dpkg-query -W -f='${Version}' python3-pyroute2 2>/dev/null"):gsub("%s+$", ""))
+-- The same code measures differently on the hosts these runs get (one ran
+-- the 1000-host star in 2.1 s, another in 0.9 s): name the CPU, and how long
+-- the machine had been up, so that runs of different days compare.
+local function cpu()
+  local model, mhz
+  for line in io.lines("/proc/cpuinfo") do
+    model = model or line:match("^model name%s*:%s*(.-)%s*$")
+    mhz = mhz or line:match("^cpu MHz%s*:%s*(%d+)")
+    if model and mhz then break end
+  end
+  return ("%s%s"):format(model or "?", mhz and (", " .. mhz .. " MHz") or "")
+end
+local function uptime_min()
+  local f = assert(io.open("/proc/uptime"))
+  local s = f:read("n")
+  f:close()
+  return math.floor(s / 60)
+end
+say("CPU: %s; machine up %d min.", cpu(), uptime_min())
 say("Load average at start (other work on the machine): %s.",
     (sh("cat /proc/loadavg"):match("^(%S+ %S+ %S+)")))
 say("Command: `%s`; interleaved runs, medians; times are build + teardown until the kernel has unlisted every namespace.",
