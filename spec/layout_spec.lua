@@ -54,7 +54,9 @@ local function circle(g)
 end
 
 local function engine_cc()
-  local out, ok = T.run("make -s engine-cc")
+  -- --no-print-directory: under `make -C DIR test` the inherited MAKEFLAGS
+  -- make the child print "make[1]: Entering directory" around the command.
+  local out, ok = T.run("make -s --no-print-directory engine-cc")
   assert(ok, out)
   return (out:gsub("%s+$", ""))
 end
