@@ -484,15 +484,15 @@ local function cpu()
   end
   return ("%s%s"):format(model or "?", mhz and (", " .. mhz .. " MHz") or "")
 end
-local function uptime_min()
-  local f = assert(io.open("/proc/uptime"))
-  local s = f:read("n")
+local function first_line(path)
+  local f = assert(io.open(path))
+  local line = f:read("l")
   f:close()
-  return math.floor(s / 60)
+  return line
 end
-say("CPU: %s; machine up %d min.", cpu(), uptime_min())
+say("CPU: %s; machine up %d min.", cpu(), math.floor(tonumber(first_line("/proc/uptime"):match("^%S+")) / 60))
 say("Load average at start (other work on the machine): %s.",
-    (sh("cat /proc/loadavg"):match("^(%S+ %S+ %S+)")))
+    first_line("/proc/loadavg"):match("^(%S+ %S+ %S+)"))
 say("Command: `%s`; interleaved runs, medians; times are build + teardown until the kernel has unlisted every namespace.",
     env("BENCH_COMMAND") or "tools/run-bench")
 for _, ns in ipairs(Ns) do
